@@ -1,0 +1,210 @@
+"""Params: one params.yaml, a section per stage, loaded into frozen dataclasses.
+
+`load_params(path, overrides)` applies `section.key=value` overrides (as `dvc exp run -S` does)
+before any checking, so an override is validated exactly like a value in the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from pipeline.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    spacy_model: str = "blank"  # "blank" = spacy.blank("en") + sentencizer; or an installed package
+    min_chars: int = 12  # shorter units argue nothing ("This.", "+1")
+    min_words: int = 3
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class EmbedParams:
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    n_neighbors: int = 15
+    n_components: int = 5
+    min_dist: float = 0.0
+    min_cluster_size: int = 8
+    min_samples: int = 3
+    cluster_selection_method: str = "eom"
+
+
+@dataclass(frozen=True)
+class LabelParams:
+    n_keywords: int = 6
+    n_key_claims: int = 3
+    label_words: int = 3
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    title: str = "Stance map"
+    hover_chars: int = 280
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = 42
+    segment: SegmentParams = field(default_factory=SegmentParams)
+    embed: EmbedParams = field(default_factory=EmbedParams)
+    cluster: ClusterParams = field(default_factory=ClusterParams)
+    label: LabelParams = field(default_factory=LabelParams)
+    report: ReportParams = field(default_factory=ReportParams)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """`cluster.min_cluster_size=20` -> (["cluster", "min_cluster_size"], 20)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    key, _, raw = text.partition("=")
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text!r}: cannot read the value: {exc}") from None
+    return parts, value
+
+
+def _apply_override(data: dict, parts: list[str], value: object, raw: str) -> None:
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {raw!r}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _coerce(value: object, kind: type, where: str) -> object:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: object, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    kwargs = {}
+    for name, value in data.items():
+        kind = hints[name]
+        key = f"{where}.{name}" if where != "params" else name
+        if dataclasses.is_dataclass(kind):
+            kwargs[name] = _build(kind, value, key)
+        else:
+            kwargs[name] = _coerce(value, kind, key)
+    return cls(**kwargs)
+
+
+def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Read params.yaml (defaults when `path` is None or absent) and apply overrides."""
+    data: dict = {}
+    if path is not None and Path(path).exists():
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+        data = loaded or {}
+    elif path is not None:
+        raise ConfigError(f"{path}: params file not found")
+    for raw in overrides:
+        parts, value = parse_override(raw)
+        _apply_override(data, parts, value, raw)
+    params = _build(Params, data, "params")
+    _check(params)
+    return params
+
+
+def _check(p: Params) -> None:
+    positive = {
+        "segment.min_chars": p.segment.min_chars,
+        "segment.batch_size": p.segment.batch_size,
+        "embed.batch_size": p.embed.batch_size,
+        "cluster.n_neighbors": p.cluster.n_neighbors,
+        "cluster.n_components": p.cluster.n_components,
+        "cluster.min_samples": p.cluster.min_samples,
+        "label.n_keywords": p.label.n_keywords,
+        "label.n_key_claims": p.label.n_key_claims,
+        "label.label_words": p.label.label_words,
+        "report.hover_chars": p.report.hover_chars,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"{key}: must be at least 1, got {value}")
+    if p.cluster.min_cluster_size < 2:
+        raise ConfigError(f"cluster.min_cluster_size: must be at least 2, got {p.cluster.min_cluster_size}")
+    if p.cluster.cluster_selection_method not in ("eom", "leaf"):
+        raise ConfigError("cluster.cluster_selection_method: must be 'eom' or 'leaf'")
+    if not 0.0 <= p.cluster.min_dist <= 1.0:
+        raise ConfigError(f"cluster.min_dist: must be between 0 and 1, got {p.cluster.min_dist}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where `stancemap run` puts each artifact under a working folder (dvc.yaml names the same)."""
+
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def comments(self) -> Path:
+        return self.root / "data" / "interim" / "comments.parquet"
+
+    @property
+    def claims(self) -> Path:
+        return self.root / "data" / "interim" / "claims.parquet"
+
+    @property
+    def embeddings(self) -> Path:
+        return self.root / "data" / "interim" / "embeddings.parquet"
+
+    @property
+    def embed_cache(self) -> Path:
+        return self.root / "data" / "interim" / "embed_cache.parquet"
+
+    @property
+    def clusters(self) -> Path:
+        return self.root / "data" / "processed" / "clusters.parquet"
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "data" / "processed" / "labels.parquet"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "reports" / "stance_map.html"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "reports" / "metrics.json"

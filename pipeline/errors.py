@@ -1,0 +1,25 @@
+"""The one error type users see: it names the file, the record and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StancemapError(Exception):
+    """A problem the user can fix (bad input, bad params, missing file). The CLI prints it
+    without a traceback and exits with status 2."""
+
+
+class InputError(StancemapError):
+    """Bad input data, located by file and (when known) line or record."""
+
+    def __init__(self, path: str | Path, problem: str, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(StancemapError):
+    """Bad params.yaml content or a bad --set override."""

@@ -1,0 +1,111 @@
+"""Label: each cluster gets keywords (class-based TF-IDF), its most central claims and a short
+label, with counts of claims, comments and distinct authors (one loud author is not a crowd)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pipeline.config import LabelParams
+from pipeline.io import read_table, write_table
+from pipeline.schemas import LABELS
+
+UNCLUSTERED = "Unclustered"
+
+
+def keywords_per_cluster(docs: dict[int, list[str]], n_keywords: int) -> dict[int, list[str]]:
+    """c-TF-IDF: a term scores high in a cluster when it is frequent there and rare elsewhere."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    ids = sorted(docs)
+    joined = [" ".join(docs[c]) for c in ids]
+    vectorizer = CountVectorizer(
+        stop_words="english", ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b"
+    )
+    try:
+        counts = vectorizer.fit_transform(joined).toarray().astype(np.float64)
+    except ValueError:  # every word was a stop word
+        return {c: [] for c in ids}
+    terms = vectorizer.get_feature_names_out()
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    avg_words = counts.sum() / len(ids)
+    idf = np.log(1 + avg_words / np.maximum(counts.sum(axis=0), 1))
+    scores = tf * idf
+    result = {}
+    for row, c in enumerate(ids):
+        order = np.lexsort((terms, -scores[row]))  # ties broken alphabetically
+        result[c] = [str(terms[i]) for i in order[:n_keywords] if scores[row, i] > 0]
+    return result
+
+
+def short_label(keywords: list[str], n_words: int) -> str:
+    """The first keywords that add a new word, joined: 'theft · stealing · paid tokens'."""
+    chosen: list[str] = []
+    seen: set[str] = set()
+    for kw in keywords:
+        words = set(kw.split())
+        if words <= seen:
+            continue
+        chosen.append(kw)
+        seen |= words
+        if len(chosen) == n_words:
+            break
+    return " · ".join(chosen) if chosen else "(no keywords)"
+
+
+def key_claims(ids: list[str], texts: list[str], vectors: np.ndarray, n: int) -> list[str]:
+    """Claims closest to the cluster's centroid, most central first, one per distinct text."""
+    centroid = vectors.mean(axis=0)
+    sims = vectors @ centroid
+    order = sorted(range(len(ids)), key=lambda i: (-round(float(sims[i]), 6), ids[i]))
+    chosen, seen = [], set()
+    for i in order:
+        if texts[i] in seen:
+            continue
+        seen.add(texts[i])
+        chosen.append(ids[i])
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+def label(
+    claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataFrame, embeddings: pl.DataFrame,
+    params: LabelParams,
+) -> pl.DataFrame:
+    """One row per cluster (schema LABELS), unclustered (-1) included when present."""
+    table = (
+        claims.select("claim_id", "comment_id", "text")
+        .join(clusters.select("claim_id", "cluster"), on="claim_id", how="inner", maintain_order="left")
+        .join(comments.select("comment_id", "author"), on="comment_id", how="left", maintain_order="left")
+        .join(embeddings, on="claim_id", how="left", maintain_order="left")
+    )
+    groups = {c: table.filter(pl.col("cluster") == c) for c in sorted(table["cluster"].unique().to_list())}
+    keywords = keywords_per_cluster({c: g["text"].to_list() for c, g in groups.items()}, params.n_keywords)
+    rows: dict[str, list] = {name: [] for name in LABELS}
+    for c, g in groups.items():
+        vectors = g["vector"].to_numpy().astype(np.float32)
+        rows["cluster"].append(c)
+        rows["label"].append(UNCLUSTERED if c == -1 else short_label(keywords[c], params.label_words))
+        rows["keywords"].append(keywords[c])
+        rows["key_claims"].append(
+            key_claims(g["claim_id"].to_list(), g["text"].to_list(), vectors, params.n_key_claims)
+        )
+        rows["n_claims"].append(g.height)
+        rows["n_comments"].append(g["comment_id"].n_unique())
+        rows["n_authors"].append(g["author"].drop_nulls().n_unique())
+    return pl.DataFrame(rows, schema=LABELS)
+
+
+def run(
+    params: LabelParams, claims_path: str | Path, comments_path: str | Path,
+    clusters_path: str | Path, embeddings_path: str | Path, out: str | Path,
+) -> pl.DataFrame:
+    labels = label(
+        read_table(claims_path, "claims"), read_table(comments_path, "comments"),
+        read_table(clusters_path, "clusters"), read_table(embeddings_path, "embeddings"), params,
+    )
+    write_table(labels, out, "labels")
+    return labels

@@ -1,0 +1,114 @@
+"""One polars schema per artifact: the data contract between stages.
+
+Every artifact is checked when it is written and when it is read (`pipeline.io`), so a stage
+never works on a table of the wrong shape, and a hand-edited or stale file fails loudly.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.errors import StancemapError
+
+SPAN = pl.Struct({"start": pl.Int32, "end": pl.Int32})
+VECTOR = pl.Array(pl.Float32, 1)  # placeholder: any width of float32 array is accepted
+
+COMMENTS = {
+    "comment_id": pl.Utf8,  # stable, prefixed by source: "jsonl:<thread>:<id>", "text:<thread>:<n>"
+    "thread_id": pl.Utf8,
+    "parent_id": pl.Utf8,  # null for a top-level comment
+    "depth": pl.Int32,  # 0 for a top-level comment
+    "author": pl.Utf8,  # null when the source has none
+    "created_at": pl.Datetime("us", "UTC"),  # null when the source has none
+    "text": pl.Utf8,
+    "quotes": pl.List(SPAN),  # `>` quoted spans in `text`: not the author's own claims
+    "url": pl.Utf8,
+    "source": pl.Utf8,  # reader name: "text", "jsonl"
+    "source_file": pl.Utf8,
+    "source_line": pl.Int32,  # 1-based line in source_file where the comment starts
+}
+
+CLAIMS = {
+    "claim_id": pl.Utf8,  # "<comment_id>#<position>"
+    "comment_id": pl.Utf8,
+    "position": pl.Int32,  # 0-based order of the claim within its comment
+    "start": pl.Int32,  # comment.text[start:end] == text
+    "end": pl.Int32,
+    "text": pl.Utf8,
+}
+
+EMBEDDINGS = {
+    "claim_id": pl.Utf8,
+    "vector": VECTOR,
+}
+
+EMBED_CACHE = {
+    "key": pl.Utf8,  # sha256 of model id + claim text
+    "vector": VECTOR,
+}
+
+CLUSTERS = {
+    "claim_id": pl.Utf8,
+    "cluster": pl.Int32,  # -1 = unclustered (HDBSCAN noise), never dropped
+    "probability": pl.Float32,
+    "x": pl.Float32,  # 2-D map coordinates
+    "y": pl.Float32,
+}
+
+LABELS = {
+    "cluster": pl.Int32,
+    "label": pl.Utf8,
+    "keywords": pl.List(pl.Utf8),
+    "key_claims": pl.List(pl.Utf8),  # claim ids, most central first
+    "n_claims": pl.Int32,
+    "n_comments": pl.Int32,
+    "n_authors": pl.Int32,
+}
+
+ARTIFACTS: dict[str, dict[str, pl.DataType]] = {
+    "comments": COMMENTS,
+    "claims": CLAIMS,
+    "embeddings": EMBEDDINGS,
+    "embed_cache": EMBED_CACHE,
+    "clusters": CLUSTERS,
+    "labels": LABELS,
+}
+
+
+class SchemaError(StancemapError):
+    pass
+
+
+def _same_type(actual: pl.DataType, expected: pl.DataType) -> bool:
+    if isinstance(expected, pl.Array):
+        return isinstance(actual, pl.Array) and actual.inner == expected.inner
+    return actual == expected
+
+
+def conform(df: pl.DataFrame, name: str, where: str) -> pl.DataFrame:
+    """Check `df` against the schema of artifact `name`; return it with columns in schema order."""
+    schema = ARTIFACTS[name]
+    missing = [c for c in schema if c not in df.columns]
+    extra = [c for c in df.columns if c not in schema]
+    wrong = [
+        f"{c} is {df.schema[c]}, expected {t}"
+        for c, t in schema.items()
+        if c in df.columns and not _same_type(df.schema[c], t)
+    ]
+    problems = []
+    if missing:
+        problems.append("missing column(s) " + ", ".join(missing))
+    if extra:
+        problems.append("unexpected column(s) " + ", ".join(extra))
+    problems.extend(wrong)
+    if problems:
+        raise SchemaError(f"{where}: not a valid {name} table: " + "; ".join(problems))
+    return df.select(list(schema))
+
+
+def empty(name: str) -> pl.DataFrame:
+    schema = {
+        c: (pl.Array(pl.Float32, 1) if isinstance(t, pl.Array) else t)
+        for c, t in ARTIFACTS[name].items()
+    }
+    return pl.DataFrame(schema=schema)

@@ -1,0 +1,107 @@
+"""Segment: comments -> claims, each with character offsets into its comment.
+
+Quoted (`>`) spans are cut out first: they belong to the quoted author, never the replier.
+The rest is split into lines (paragraphs), then into sentences by spaCy; units that argue
+nothing (UI text such as `1 reply →`, bare links, one-word replies) are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.config import SegmentParams
+from pipeline.errors import StancemapError
+from pipeline.io import read_table, write_table
+from pipeline.progress import track
+from pipeline.schemas import CLAIMS
+
+URL = re.compile(r"https?://\S+|www\.\S+")
+WORD = re.compile(r"[^\W\d_]{2,}")  # a word of letters, any script
+UI_NOISE = re.compile(
+    r"^(\d+\s+(repl(y|ies)|comments?|points?)\s*(→|->)?|reply|share|report|save|permalink|"
+    r"\[deleted\]|\[removed\]|load more comments.*|show more.*|continue this thread.*)$",
+    re.IGNORECASE,
+)
+MAX_PIECE = 100_000  # spaCy works on pieces of at most this many characters
+
+
+def load_nlp(name: str):
+    """`blank` -> spacy.blank("en") + sentencizer; otherwise an installed spaCy package."""
+    import spacy
+
+    if name == "blank":
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+    else:
+        try:
+            nlp = spacy.load(name, exclude=["ner", "lemmatizer", "textcat"])
+        except OSError:
+            raise StancemapError(
+                f"segment.spacy_model: spaCy package {name!r} is not installed (use 'blank', "
+                "or pip install the package)"
+            ) from None
+    nlp.max_length = MAX_PIECE + 1
+    return nlp
+
+
+def own_regions(text: str, quotes: list[dict]) -> list[tuple[int, int]]:
+    """The parts of `text` outside quoted spans, split at line breaks and capped in length."""
+    cuts = sorted((q["start"], q["end"]) for q in quotes or [])
+    regions, pos = [], 0
+    for start, end in [*cuts, (len(text), len(text))]:
+        if start > pos:
+            regions.append((pos, start))
+        pos = max(pos, end)
+    pieces = []
+    for start, end in regions:
+        for m in re.finditer(r"[^\n]+", text[start:end]):
+            s, e = start + m.start(), start + m.end()
+            for cut in range(s, e, MAX_PIECE):
+                pieces.append((cut, min(cut + MAX_PIECE, e)))
+    return pieces
+
+
+def argues_something(unit: str, params: SegmentParams) -> bool:
+    if len(unit) < params.min_chars or UI_NOISE.match(unit.strip()):
+        return False
+    return len(WORD.findall(URL.sub(" ", unit))) >= params.min_words
+
+
+def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
+    """Claims (schema CLAIMS) of every comment, in comment order, then text order."""
+    texts = comments["text"].to_list()
+    pieces: list[tuple[int, int, int]] = []  # (comment row, start, end)
+    for row, (text, quotes) in enumerate(zip(texts, comments["quotes"].to_list(), strict=True)):
+        pieces.extend((row, s, e) for s, e in own_regions(text, quotes))
+    piece_texts = (texts[row][s:e] for row, s, e in pieces)
+    docs = nlp.pipe(piece_texts, batch_size=params.batch_size)
+    ids = comments["comment_id"].to_list()
+    out: dict[str, list] = {name: [] for name in CLAIMS}
+    position: dict[int, int] = {}
+    for (row, base, _), doc in track(zip(pieces, docs, strict=True), len(pieces), "segment"):
+        for sent in doc.sents:
+            raw = sent.text
+            lead = len(raw) - len(raw.lstrip())
+            unit = raw.strip()
+            if not unit or not argues_something(unit, params):
+                continue
+            start = base + sent.start_char + lead
+            n = position.get(row, 0)
+            position[row] = n + 1
+            out["claim_id"].append(f"{ids[row]}#{n}")
+            out["comment_id"].append(ids[row])
+            out["position"].append(n)
+            out["start"].append(start)
+            out["end"].append(start + len(unit))
+            out["text"].append(unit)
+    return pl.DataFrame(out, schema=CLAIMS)
+
+
+def run(params: SegmentParams, comments_path: str | Path, out: str | Path) -> pl.DataFrame:
+    comments = read_table(comments_path, "comments")
+    claims = segment(comments, load_nlp(params.spacy_model), params)
+    write_table(claims, out, "claims")
+    return claims
