@@ -66,8 +66,16 @@ class Params:
         return dataclasses.asdict(self)
 
 
-def parse_override(text: str) -> tuple[list[str], object]:
-    """`cluster.min_cluster_size=20` -> (["cluster", "min_cluster_size"], 20)."""
+@dataclass(frozen=True)
+class _Override:
+    """An override value as typed and as YAML reads it: a str param takes the text as typed."""
+
+    text: str
+    value: object
+
+
+def parse_override(text: str) -> tuple[list[str], _Override]:
+    """`cluster.min_cluster_size=20` -> (["cluster", "min_cluster_size"], 20 as typed)."""
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected section.key=value")
     key, _, raw = text.partition("=")
@@ -78,7 +86,7 @@ def parse_override(text: str) -> tuple[list[str], object]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {text!r}: cannot read the value: {exc}") from None
-    return parts, value
+    return parts, _Override(raw.strip(), value)
 
 
 def _apply_override(data: dict, parts: list[str], value: object, raw: str) -> None:
@@ -92,6 +100,8 @@ def _apply_override(data: dict, parts: list[str], value: object, raw: str) -> No
 
 
 def _coerce(value: object, kind: type, where: str) -> object:
+    if isinstance(value, _Override):
+        value = value.text if kind is str else value.value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is bool and not isinstance(value, bool):
@@ -116,6 +126,8 @@ def _build(cls: type, data: object, where: str):
         kind = hints[name]
         key = f"{where}.{name}" if where != "params" else name
         if dataclasses.is_dataclass(kind):
+            if isinstance(value, _Override):
+                raise ConfigError(f"{key}: is a section; set one of its keys, e.g. {key}.<key>=...")
             kwargs[name] = _build(kind, value, key)
         else:
             kwargs[name] = _coerce(value, kind, key)

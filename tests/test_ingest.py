@@ -1,0 +1,181 @@
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import InputError, StancemapError
+from pipeline.ingest import READERS, expand_inputs, ingest, read_file
+from pipeline.ingest import run as ingest_run
+from pipeline.ingest.base import quote_spans
+from pipeline.ingest.jsonl import parse_time
+from pipeline.io import read_table
+from tests.conftest import write_jsonl
+
+
+def test_plain_text_quotes_belong_to_the_reply(tmp_path):
+    f = tmp_path / "thread.txt"
+    f.write_text("First point here.\n\n> quoted one\n> quoted two\nMy reply.\n> dangling quote\n", encoding="utf-8")
+    comments = read_file(f)
+    assert [c.text for c in comments] == [
+        "First point here.", "> quoted one\n> quoted two\nMy reply.", "> dangling quote",
+    ]
+    assert [c.source_line for c in comments] == [1, 3, 6]
+    assert comments[1].comment_id == "text:thread:3"
+    assert comments[1].quotes == [{"start": 0, "end": len("> quoted one\n> quoted two")}]
+    assert all(c.parent_id is None for c in comments)
+
+
+def test_quote_spans_merge_adjacent_lines_only():
+    text = "> a\n> b\nreply\n  > c\nmore"
+    spans = quote_spans(text)
+    assert [text[s["start"] : s["end"]] for s in spans] == ["> a\n> b", "  > c"]
+
+
+def test_jsonl_builds_the_reply_tree(small_corpus):
+    df = ingest(expand_inputs([small_corpus]))
+    assert df.height == 18 + 1 + 3  # 18 topic comments, 1 quoting reply, 3 dump comments
+    by_id = {r["comment_id"]: r for r in df.iter_rows(named=True)}
+    reply = by_id["jsonl:demo:q1"]
+    assert reply["parent_id"] == "jsonl:demo:theft0" and reply["depth"] == 1
+    assert reply["created_at"] == datetime(2026, 2, 24, 15, 0, tzinfo=UTC)
+    assert reply["quotes"] == [{"start": 0, "end": reply["text"].index("\n")}]
+    assert by_id["jsonl:demo:theft0"]["depth"] == 0
+    assert set(df["source"]) == {"jsonl", "text"}
+    # every parent is in the table
+    assert set(df["parent_id"].drop_nulls()) <= set(df["comment_id"])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-02-24T14:03:11Z", datetime(2026, 2, 24, 14, 3, 11, tzinfo=UTC)),
+        ("2026-02-24T16:03:11+02:00", datetime(2026, 2, 24, 14, 3, 11, tzinfo=UTC)),
+        ("2026-02-24 14:03:11", datetime(2026, 2, 24, 14, 3, 11, tzinfo=UTC)),
+        (1771941791, datetime.fromtimestamp(1771941791, tz=UTC)),
+        ("1771941791", datetime.fromtimestamp(1771941791, tz=UTC)),
+        (None, None),
+    ],
+)
+def test_parse_time(value, expected):
+    assert parse_time(value) == expected
+
+
+def _errors_for(tmp_path: Path, content: bytes, name: str = "t.jsonl") -> str:
+    f = tmp_path / name
+    f.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        ingest(expand_inputs([f]))
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"id": 1, "author": "a", "time": 0, "text": "ok"}\n{"id": 2, "author": "a", "time": 0, "text": "cut',
+         r"t.jsonl:2: not valid JSON"),
+        (b'{"id": 1, "author": "a", "text": "no time"}\n', r"t.jsonl:1: missing field\(s\) time"),
+        (b'{"id": 1, "parent": 9, "author": "a", "time": 0, "text": "x"}\n', r"t.jsonl:1: parent .*9.* is not in the file"),
+        (b'{"id": 1, "parent": 2, "author": "a", "time": 0, "text": "x"}\n'
+         b'{"id": 2, "parent": 1, "author": "a", "time": 0, "text": "y"}\n', r"t.jsonl:\d: reply links form a cycle"),
+        (b'{"id": 1, "author": "a", "time": 0, "text": "x"}\n{"id": 1, "author": "b", "time": 0, "text": "y"}\n',
+         r"t.jsonl:2: comment id .* repeats the one on line 1"),
+        (b'{"id": 1, "author": "a", "time": "yesterday", "text": "x"}\n', r"t.jsonl:1: 'yesterday' is neither"),
+        (b'{"id": 1, "author": 5, "time": 0, "text": "x"}\n', r"t.jsonl:1: `author` must be a string"),
+        (b'[1, 2]\n', r"t.jsonl:1: expected a JSON object"),
+        (b"", r"t.jsonl: empty file"),
+        (b'{"id": 1, "author": "a", "time": 0, "text": "caf\xe9"}\n', r"t.jsonl:1: not UTF-8 text"),
+    ],
+)
+def test_bad_jsonl_names_file_line_and_problem(tmp_path, content, expected):
+    assert re.search(expected, _errors_for(tmp_path, content))
+
+
+def test_unknown_format_and_missing_path(tmp_path):
+    f = tmp_path / "data.bin"
+    f.write_bytes(b"[1,2,3]")
+    with pytest.raises(InputError, match="unknown format"):
+        ingest([f])
+    with pytest.raises(StancemapError, match="no such file or folder"):
+        expand_inputs([tmp_path / "missing"])
+    with pytest.raises(StancemapError, match="unknown format 'xml'"):
+        ingest([f], fmt="xml")
+
+
+def test_failed_ingest_leaves_previous_output(tmp_path, small_corpus):
+    out = tmp_path / "comments.parquet"
+    ingest_run([small_corpus], out)
+    before = out.read_bytes()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1}\n', encoding="utf-8")
+    with pytest.raises(InputError):
+        ingest_run([bad], out)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_ingest_round_trips_through_parquet(tmp_path, small_corpus):
+    out = tmp_path / "comments.parquet"
+    df = ingest_run([small_corpus], out)
+    assert read_table(out, "comments").equals(df)
+
+
+def test_seed_dumps_ingest(seeds_dir):
+    df = ingest(expand_inputs([seeds_dir]))
+    assert df["thread_id"].n_unique() == 4
+    lines = sum(
+        1 for f in seeds_dir.glob("*.txt") for ln in f.read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.lstrip().startswith(">")
+    )
+    quote_only_tails = sum(
+        1 for f in seeds_dir.glob("*.txt")
+        if (ls := [x for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]) and ls[-1].lstrip().startswith(">")
+    )
+    assert df.height == lines + quote_only_tails
+    quoted = df.filter(df["quotes"].list.len() > 0)
+    assert quoted.height > 5
+    for text, quotes in zip(quoted["text"], quoted["quotes"], strict=True):
+        assert all(text[q["start"] : q["end"]].lstrip().startswith(">") for q in quotes)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300), reader=st.sampled_from(sorted(READERS)))
+def test_any_bytes_give_comments_or_our_error(tmp_path, data, reader):
+    f = tmp_path / "fuzz.in"
+    f.write_bytes(data)
+    try:
+        read_file(f, reader)
+    except StancemapError:
+        pass
+
+
+record = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(), st.text(max_size=5), st.none()),
+     "author": st.one_of(st.text(max_size=5), st.none(), st.integers()),
+     "time": st.one_of(st.integers(min_value=-10**12, max_value=10**12), st.text(max_size=12), st.floats(), st.none()),
+     "text": st.one_of(st.text(max_size=40), st.none(), st.lists(st.integers(), max_size=2))},
+    optional={"parent": st.one_of(st.integers(0, 5), st.text(max_size=3), st.none()),
+              "thread": st.one_of(st.text(max_size=4), st.integers(), st.none())},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(record, min_size=1, max_size=6), cut=st.integers(0, 400))
+def test_mutated_jsonl_gives_comments_or_our_error(tmp_path, records, cut):
+    f = tmp_path / "fuzz.jsonl"
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    f.write_text(text[: max(cut, 1)] if cut < len(text) else text, encoding="utf-8")
+    try:
+        df = ingest([f])
+    except StancemapError:
+        return
+    assert set(df["parent_id"].drop_nulls()) <= set(df["comment_id"])
+
+
+def test_write_jsonl_helper_roundtrip(tmp_path):
+    f = write_jsonl(tmp_path / "x.jsonl", [{"id": "a", "author": None, "time": None, "text": "hello there"}])
+    (c,) = read_file(f)
+    assert c.author is None and c.created_at is None and c.thread_id == "x"

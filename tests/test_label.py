@@ -1,0 +1,54 @@
+import numpy as np
+import polars as pl
+
+from pipeline.config import LabelParams
+from pipeline.ingest import expand_inputs, ingest
+from pipeline.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
+from pipeline.segment import load_nlp, segment
+from pipeline.config import SegmentParams
+from tests.conftest import TOPICS, FakeEmbedder
+
+
+def test_keywords_come_from_what_is_distinctive():
+    docs = {0: TOPICS["theft"], 1: TOPICS["security"], 2: TOPICS["hypocrisy"]}
+    kw = keywords_per_cluster(docs, 5)
+    assert "theft" in kw[0] and "stealing" in kw[0] + [w for k in kw[0] for w in k.split()]
+    assert any("security" in k for k in kw[1])
+    assert any("scraped" in k or "hypocrisy" in k for k in kw[2])
+    assert keywords_per_cluster(docs, 5) == kw  # ties broken the same way every time
+
+
+def test_short_label_skips_keywords_that_add_no_word():
+    assert short_label(["national security", "security", "export", "chips"], 3) == "national security · export · chips"
+    assert short_label([], 3) == "(no keywords)"
+
+
+def test_key_claims_are_central_and_distinct():
+    vectors = np.array([[1, 0], [0.9, 0.1], [0.9, 0.1], [0, 1]], np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert key_claims(["a", "b", "c", "d"], ["x", "y", "y", "z"], vectors, 2) == ["b", "a"]
+
+
+def test_label_table_counts_comments_and_authors(small_corpus):
+    comments = ingest(expand_inputs([small_corpus]))
+    claims = segment(comments, load_nlp("blank"), SegmentParams())
+    vectors = FakeEmbedder().encode(claims["text"].to_list())
+    embeddings = pl.DataFrame({"claim_id": claims["claim_id"], "vector": vectors})
+    topic = claims["comment_id"].str.extract(r"jsonl:demo:([a-z]+)\d", 1)
+    mapping = {"theft": 0, "security": 1, "hypocrisy": 2}
+    clusters = pl.DataFrame(
+        {"claim_id": claims["claim_id"],
+         "cluster": [mapping.get(t, -1) for t in topic.to_list()],
+         "probability": [1.0] * claims.height, "x": [0.0] * claims.height, "y": [0.0] * claims.height},
+        schema={"claim_id": pl.Utf8, "cluster": pl.Int32, "probability": pl.Float32, "x": pl.Float32, "y": pl.Float32},
+    )
+    labels = label(claims, comments, clusters, embeddings, LabelParams())
+    rows = {r["cluster"]: r for r in labels.iter_rows(named=True)}
+    assert set(rows) == {-1, 0, 1, 2}
+    assert rows[-1]["label"] == UNCLUSTERED
+    assert rows[0]["n_claims"] == 6 and rows[0]["n_comments"] == 6
+    # authors user1..user6 and user0 rotate: six comments, six distinct authors at most
+    assert 1 <= rows[0]["n_authors"] <= 6
+    assert rows[1]["n_claims"] == 6 and len(rows[1]["key_claims"]) == 3
+    assert all(k.startswith("jsonl:demo:security") for k in rows[1]["key_claims"])
+    assert label(claims, comments, clusters, embeddings, LabelParams()).equals(labels)
