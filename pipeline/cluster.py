@@ -21,7 +21,12 @@ MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params
 
 def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
     """Seeded UMAP (cosine) to `n_components`; `knn` reuses a neighbour graph already computed."""
+    import warnings
+
     import umap
+
+    # a seed makes UMAP single-threaded on purpose (reproducible); its warning says so on every run
+    warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
 
     reducer = umap.UMAP(
         n_neighbors=n_neighbors,

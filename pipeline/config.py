@@ -35,7 +35,7 @@ class ClusterParams:
     n_neighbors: int = 15
     n_components: int = 5
     min_dist: float = 0.0
-    min_cluster_size: int = 8
+    min_cluster_size: int = 12
     min_samples: int = 3
     cluster_selection_method: str = "eom"
 
@@ -44,6 +44,7 @@ class ClusterParams:
 class LabelParams:
     n_keywords: int = 6
     n_key_claims: int = 3
+    key_claim_min_words: int = 8  # fuller claims are preferred as key claims
     label_words: int = 3
 
 

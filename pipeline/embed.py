@@ -50,6 +50,11 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
+        if not progress_enabled():
+            import transformers
+
+            transformers.logging.disable_progress_bar()
+
         location, self.model_id = resolve_model(name)
         try:
             self.model = SentenceTransformer(location, device="cpu")

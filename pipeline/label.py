@@ -3,6 +3,7 @@ label, with counts of claims, comments and distinct authors (one loud author is 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +14,32 @@ from pipeline.io import read_table, write_table
 from pipeline.schemas import LABELS
 
 UNCLUSTERED = "Unclustered"
+CONTRACTIONS = {
+    "aren't", "can't", "couldn't", "didn't", "doesn't", "don't", "hadn't", "hasn't", "haven't", "he'd",
+    "he'll", "he's", "i'd", "i'll", "i'm", "i've", "isn't", "it'd", "it'll", "it's", "let", "shouldn't",
+    "that'd", "that'll", "that's", "there's", "they'd", "they'll", "they're", "they've", "wasn't", "we'd",
+    "we'll", "we're", "we've", "weren't", "what's", "won't", "wouldn't", "you'd", "you'll", "you're", "you've",
+    "just", "like", "really", "yeah", "actually", "thing", "things", "lot",
+}
+
+
+def _normalise(text: str) -> str:
+    """Lower case, straight apostrophes, possessive 's dropped (halcyon's -> halcyon)."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return re.sub(r"(?<=\w)'s\b", "", text)
 
 
 def keywords_per_cluster(docs: dict[int, list[str]], n_keywords: int) -> dict[int, list[str]]:
     """c-TF-IDF: a term scores high in a cluster when it is frequent there and rare elsewhere."""
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     ids = sorted(docs)
     joined = [" ".join(docs[c]) for c in ids]
     vectorizer = CountVectorizer(
-        stop_words="english", ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b"
+        preprocessor=_normalise,
+        stop_words=sorted(ENGLISH_STOP_WORDS | CONTRACTIONS),
+        ngram_range=(1, 2),
+        token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b",
     )
     try:
         counts = vectorizer.fit_transform(joined).toarray().astype(np.float64)
@@ -55,11 +72,16 @@ def short_label(keywords: list[str], n_words: int) -> str:
     return " · ".join(chosen) if chosen else "(no keywords)"
 
 
-def key_claims(ids: list[str], texts: list[str], vectors: np.ndarray, n: int) -> list[str]:
-    """Claims closest to the cluster's centroid, most central first, one per distinct text."""
+def key_claims(ids: list[str], texts: list[str], vectors: np.ndarray, n: int, min_words: int = 1) -> list[str]:
+    """Claims closest to the cluster's centroid, most central first, one per distinct text.
+
+    Claims of at least `min_words` words come first, so a bare "That's theft." does not
+    stand for a cluster that has fuller statements of the same point.
+    """
     centroid = vectors.mean(axis=0)
     sims = vectors @ centroid
-    order = sorted(range(len(ids)), key=lambda i: (-round(float(sims[i]), 6), ids[i]))
+    short = [len(t.split()) < min_words for t in texts]
+    order = sorted(range(len(ids)), key=lambda i: (short[i], -round(float(sims[i]), 6), ids[i]))
     chosen, seen = [], set()
     for i in order:
         if texts[i] in seen:
@@ -91,7 +113,10 @@ def label(
         rows["label"].append(UNCLUSTERED if c == -1 else short_label(keywords[c], params.label_words))
         rows["keywords"].append(keywords[c])
         rows["key_claims"].append(
-            key_claims(g["claim_id"].to_list(), g["text"].to_list(), vectors, params.n_key_claims)
+            key_claims(
+                g["claim_id"].to_list(), g["text"].to_list(), vectors, params.n_key_claims,
+                params.key_claim_min_words,
+            )
         )
         rows["n_claims"].append(g.height)
         rows["n_comments"].append(g["comment_id"].n_unique())

@@ -126,3 +126,45 @@ def real_embedder():
     from pipeline.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+
+
+def run_pipeline(workdir: Path, *extra: str) -> str:
+    """`stancemap --quiet run` in-process with `workdir` as the current folder (so the
+    artifacts hold the same relative paths DVC would write); returns what it printed."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    before = os.getcwd()
+    os.chdir(workdir)
+    try:
+        result = CliRunner().invoke(app, ["--quiet", "run", *extra], catch_exceptions=False)
+    finally:
+        os.chdir(before)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The real pipeline (spaCy, MiniLM, UMAP, HDBSCAN) on the demo corpus, run once per session."""
+    import shutil
+
+    workdir = tmp_path_factory.mktemp("demo")
+    shutil.copytree(REPO / "data" / "raw", workdir / "data" / "raw")
+    shutil.copy(REPO / "params.yaml", workdir / "params.yaml")
+    run_pipeline(workdir)
+    return workdir
+
+
+def chromium_path() -> str:
+    """Debian's Chromium for the browser tests, or a skip (a failure in CI) when it is absent."""
+    import shutil
+
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        reason = "Chromium is not installed (make test installs Debian's chromium package)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
