@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install report test test-fast bench lint clean browser
+.PHONY: install report test test-fast lint clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ report: $(STAMP)
 	@echo "$(CURDIR)/reports/stance_map.html"
 
 test: $(STAMP) browser
+	$(BIN)/ruff check pipeline tests
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
@@ -36,9 +37,6 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
-
-bench: $(STAMP)
-	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf data/interim data/processed reports/stance_map.html reports/metrics.json

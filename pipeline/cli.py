@@ -31,7 +31,9 @@ ParamsOpt = Annotated[
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", "-s", metavar="SECTION.KEY=VALUE", help="Override a param, e.g. cluster.min_cluster_size=20."),
+    typer.Option(
+        "--set", "-s", metavar="SECTION.KEY=VALUE", help="Override a param, e.g. cluster.min_cluster_size=20."
+    ),
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="File to write (atomically).")]
 
@@ -73,8 +75,10 @@ def segment(
     say(f"segment: {claims.height} claims -> {out}")
 
 
-@app.command(epilog="Example: stancemap embed data/interim/claims.parquet --out data/interim/embeddings.parquet "
-             "--cache data/interim/embed_cache.parquet")
+@app.command(
+    epilog="Example: stancemap embed data/interim/claims.parquet --out data/interim/embeddings.parquet "
+    "--cache data/interim/embed_cache.parquet"
+)
 def embed(
     claims: Annotated[Path, typer.Argument(help="Claims table from `segment`.")],
     out: OutOpt,
@@ -103,9 +107,11 @@ def cluster(
     stage.run(p.cluster, p.seed, embeddings, out)
 
 
-@app.command(epilog="Example: stancemap label --claims data/interim/claims.parquet --comments "
-             "data/interim/comments.parquet --clusters data/processed/clusters.parquet --embeddings "
-             "data/interim/embeddings.parquet --out data/processed/labels.parquet")
+@app.command(
+    epilog="Example: stancemap label --claims data/interim/claims.parquet --comments "
+    "data/interim/comments.parquet --clusters data/processed/clusters.parquet --embeddings "
+    "data/interim/embeddings.parquet --out data/processed/labels.parquet"
+)
 def label(
     claims: Annotated[Path, typer.Option(help="Claims table.")],
     comments: Annotated[Path, typer.Option(help="Comments table.")],
@@ -122,9 +128,11 @@ def label(
     say(f"label: {labels.height} cluster label(s) -> {out}")
 
 
-@app.command(epilog="Example: stancemap report --claims data/interim/claims.parquet --comments "
-             "data/interim/comments.parquet --clusters data/processed/clusters.parquet --labels "
-             "data/processed/labels.parquet --out reports/stance_map.html --metrics reports/metrics.json")
+@app.command(
+    epilog="Example: stancemap report --claims data/interim/claims.parquet --comments "
+    "data/interim/comments.parquet --clusters data/processed/clusters.parquet --labels "
+    "data/processed/labels.parquet --out reports/stance_map.html --metrics reports/metrics.json"
+)
 def report(
     claims: Annotated[Path, typer.Option(help="Claims table.")],
     comments: Annotated[Path, typer.Option(help="Comments table.")],
@@ -144,7 +152,9 @@ def report(
 
 @app.command(epilog="Example: stancemap run data/raw --workdir . --set cluster.min_cluster_size=10")
 def run(
-    inputs: Annotated[list[Path] | None, typer.Argument(help="Thread files or folders [default: WORKDIR/data/raw].")] = None,
+    inputs: Annotated[
+        list[Path] | None, typer.Argument(help="Thread files or folders [default: WORKDIR/data/raw].")
+    ] = None,
     workdir: Annotated[Path, typer.Option(help="Where data/interim, data/processed and reports/ go.")] = Path("."),
     fmt: Annotated[str, typer.Option("--format", "-f", help="auto, jsonl or text.")] = "auto",
     params: ParamsOpt = Path("params.yaml"),

@@ -62,7 +62,11 @@ def cluster(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[np.n
     from umap.umap_ import nearest_neighbors
 
     knn = nearest_neighbors(
-        vectors, n_neighbors=k, metric="cosine", metric_kwds={}, angular=False,
+        vectors,
+        n_neighbors=k,
+        metric="cosine",
+        metric_kwds={},
+        angular=False,
         random_state=np.random.RandomState(seed),
     )
     reduced = reduce(vectors, params.n_components, k, params.min_dist, seed, knn)

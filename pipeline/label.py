@@ -15,11 +15,57 @@ from pipeline.schemas import LABELS
 
 UNCLUSTERED = "Unclustered"
 CONTRACTIONS = {
-    "aren't", "can't", "couldn't", "didn't", "doesn't", "don't", "hadn't", "hasn't", "haven't", "he'd",
-    "he'll", "he's", "i'd", "i'll", "i'm", "i've", "isn't", "it'd", "it'll", "it's", "let", "shouldn't",
-    "that'd", "that'll", "that's", "there's", "they'd", "they'll", "they're", "they've", "wasn't", "we'd",
-    "we'll", "we're", "we've", "weren't", "what's", "won't", "wouldn't", "you'd", "you'll", "you're", "you've",
-    "just", "like", "really", "yeah", "actually", "thing", "things", "lot",
+    "aren't",
+    "can't",
+    "couldn't",
+    "didn't",
+    "doesn't",
+    "don't",
+    "hadn't",
+    "hasn't",
+    "haven't",
+    "he'd",
+    "he'll",
+    "he's",
+    "i'd",
+    "i'll",
+    "i'm",
+    "i've",
+    "isn't",
+    "it'd",
+    "it'll",
+    "it's",
+    "let",
+    "shouldn't",
+    "that'd",
+    "that'll",
+    "that's",
+    "there's",
+    "they'd",
+    "they'll",
+    "they're",
+    "they've",
+    "wasn't",
+    "we'd",
+    "we'll",
+    "we're",
+    "we've",
+    "weren't",
+    "what's",
+    "won't",
+    "wouldn't",
+    "you'd",
+    "you'll",
+    "you're",
+    "you've",
+    "just",
+    "like",
+    "really",
+    "yeah",
+    "actually",
+    "thing",
+    "things",
+    "lot",
 }
 
 
@@ -94,7 +140,10 @@ def key_claims(ids: list[str], texts: list[str], vectors: np.ndarray, n: int, mi
 
 
 def label(
-    claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataFrame, embeddings: pl.DataFrame,
+    claims: pl.DataFrame,
+    comments: pl.DataFrame,
+    clusters: pl.DataFrame,
+    embeddings: pl.DataFrame,
     params: LabelParams,
 ) -> pl.DataFrame:
     """One row per cluster (schema LABELS), unclustered (-1) included when present."""
@@ -114,7 +163,10 @@ def label(
         rows["keywords"].append(keywords[c])
         rows["key_claims"].append(
             key_claims(
-                g["claim_id"].to_list(), g["text"].to_list(), vectors, params.n_key_claims,
+                g["claim_id"].to_list(),
+                g["text"].to_list(),
+                vectors,
+                params.n_key_claims,
                 params.key_claim_min_words,
             )
         )
@@ -125,12 +177,19 @@ def label(
 
 
 def run(
-    params: LabelParams, claims_path: str | Path, comments_path: str | Path,
-    clusters_path: str | Path, embeddings_path: str | Path, out: str | Path,
+    params: LabelParams,
+    claims_path: str | Path,
+    comments_path: str | Path,
+    clusters_path: str | Path,
+    embeddings_path: str | Path,
+    out: str | Path,
 ) -> pl.DataFrame:
     labels = label(
-        read_table(claims_path, "claims"), read_table(comments_path, "comments"),
-        read_table(clusters_path, "clusters"), read_table(embeddings_path, "embeddings"), params,
+        read_table(claims_path, "claims"),
+        read_table(comments_path, "comments"),
+        read_table(clusters_path, "clusters"),
+        read_table(embeddings_path, "embeddings"),
+        params,
     )
     write_table(labels, out, "labels")
     return labels

@@ -107,8 +107,5 @@ def conform(df: pl.DataFrame, name: str, where: str) -> pl.DataFrame:
 
 
 def empty(name: str) -> pl.DataFrame:
-    schema = {
-        c: (pl.Array(pl.Float32, 1) if isinstance(t, pl.Array) else t)
-        for c, t in ARTIFACTS[name].items()
-    }
+    schema = {c: (pl.Array(pl.Float32, 1) if isinstance(t, pl.Array) else t) for c, t in ARTIFACTS[name].items()}
     return pl.DataFrame(schema=schema)

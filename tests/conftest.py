@@ -99,14 +99,28 @@ def small_corpus(tmp_path: Path) -> Path:
         for i, text in enumerate(texts):
             n += 1
             records.append(
-                {"id": f"{topic}{i}", "parent": root, "author": f"user{n % 7}",
-                 "time": 1771941791 + 60 * n, "text": text, "thread": "demo"}
+                {
+                    "id": f"{topic}{i}",
+                    "parent": root,
+                    "author": f"user{n % 7}",
+                    "time": 1771941791 + 60 * n,
+                    "text": text,
+                    "thread": "demo",
+                }
             )
             root = root or f"{topic}{i}"
     records.append(
-        {"id": "q1", "parent": "theft0", "author": "quoter", "time": "2026-02-24T15:00:00Z",
-         "text": "> Distillation is theft of the lab's work, plain and simple.\nNo, they paid for every token they used.",
-         "thread": "demo"}
+        {
+            "id": "q1",
+            "parent": "theft0",
+            "author": "quoter",
+            "time": "2026-02-24T15:00:00Z",
+            "text": (
+                "> Distillation is theft of the lab's work, plain and simple.\n"
+                "No, they paid for every token they used."
+            ),
+            "thread": "demo",
+        }
     )
     folder = tmp_path / "raw"
     folder.mkdir()

@@ -9,8 +9,15 @@ from tests.conftest import chromium_path
 from tests.test_report import HOSTILE, tables
 
 pytestmark = pytest.mark.slow
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +35,9 @@ def open_report(browser, path):
     problems, requests = [], []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:")) else requests.append(r.url))
+    page.on(
+        "request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:")) else requests.append(r.url)
+    )
     page.on("dialog", lambda d: problems.append("dialog: " + d.message))
     page.goto(path.as_uri())
     page.wait_for_selector("#map .main-svg")

@@ -31,7 +31,10 @@ def test_every_command_is_in_the_readme(command):
 def stancemap(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "from pipeline.cli import main; main()", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

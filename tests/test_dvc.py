@@ -17,7 +17,11 @@ DVC = str(Path(sys.executable).parent / "dvc")
 def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env_path = f"{Path(sys.executable).parent}:{__import__('os').environ.get('PATH', '')}"
     return subprocess.run(
-        [DVC, *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+        [DVC, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**__import__("os").environ, "PATH": env_path},
     )
 

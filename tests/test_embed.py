@@ -11,10 +11,22 @@ from pipeline.io import read_table, write_table
 def claims_of(*texts: str) -> pl.DataFrame:
     n = len(texts)
     return pl.DataFrame(
-        {"claim_id": [f"c#{i}" for i in range(n)], "comment_id": ["c"] * n, "position": list(range(n)),
-         "start": [0] * n, "end": [len(t) for t in texts], "text": list(texts)},
-        schema={"claim_id": pl.Utf8, "comment_id": pl.Utf8, "position": pl.Int32, "start": pl.Int32,
-                "end": pl.Int32, "text": pl.Utf8},
+        {
+            "claim_id": [f"c#{i}" for i in range(n)],
+            "comment_id": ["c"] * n,
+            "position": list(range(n)),
+            "start": [0] * n,
+            "end": [len(t) for t in texts],
+            "text": list(texts),
+        },
+        schema={
+            "claim_id": pl.Utf8,
+            "comment_id": pl.Utf8,
+            "position": pl.Int32,
+            "start": pl.Int32,
+            "end": pl.Int32,
+            "text": pl.Utf8,
+        },
     )
 
 

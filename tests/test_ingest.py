@@ -21,7 +21,9 @@ def test_plain_text_quotes_belong_to_the_reply(tmp_path):
     f.write_text("First point here.\n\n> quoted one\n> quoted two\nMy reply.\n> dangling quote\n", encoding="utf-8")
     comments = read_file(f)
     assert [c.text for c in comments] == [
-        "First point here.", "> quoted one\n> quoted two\nMy reply.", "> dangling quote",
+        "First point here.",
+        "> quoted one\n> quoted two\nMy reply.",
+        "> dangling quote",
     ]
     assert [c.source_line for c in comments] == [1, 3, 6]
     assert comments[1].comment_id == "text:thread:3"
@@ -75,17 +77,27 @@ def _errors_for(tmp_path: Path, content: bytes, name: str = "t.jsonl") -> str:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b'{"id": 1, "author": "a", "time": 0, "text": "ok"}\n{"id": 2, "author": "a", "time": 0, "text": "cut',
-         r"t.jsonl:2: not valid JSON"),
+        (
+            b'{"id": 1, "author": "a", "time": 0, "text": "ok"}\n{"id": 2, "author": "a", "time": 0, "text": "cut',
+            r"t.jsonl:2: not valid JSON",
+        ),
         (b'{"id": 1, "author": "a", "text": "no time"}\n', r"t.jsonl:1: missing field\(s\) time"),
-        (b'{"id": 1, "parent": 9, "author": "a", "time": 0, "text": "x"}\n', r"t.jsonl:1: parent .*9.* is not in the file"),
-        (b'{"id": 1, "parent": 2, "author": "a", "time": 0, "text": "x"}\n'
-         b'{"id": 2, "parent": 1, "author": "a", "time": 0, "text": "y"}\n', r"t.jsonl:\d: reply links form a cycle"),
-        (b'{"id": 1, "author": "a", "time": 0, "text": "x"}\n{"id": 1, "author": "b", "time": 0, "text": "y"}\n',
-         r"t.jsonl:2: comment id .* repeats the one on line 1"),
+        (
+            b'{"id": 1, "parent": 9, "author": "a", "time": 0, "text": "x"}\n',
+            r"t.jsonl:1: parent .*9.* is not in the file",
+        ),
+        (
+            b'{"id": 1, "parent": 2, "author": "a", "time": 0, "text": "x"}\n'
+            b'{"id": 2, "parent": 1, "author": "a", "time": 0, "text": "y"}\n',
+            r"t.jsonl:\d: reply links form a cycle",
+        ),
+        (
+            b'{"id": 1, "author": "a", "time": 0, "text": "x"}\n{"id": 1, "author": "b", "time": 0, "text": "y"}\n',
+            r"t.jsonl:2: comment id .* repeats the one on line 1",
+        ),
         (b'{"id": 1, "author": "a", "time": "yesterday", "text": "x"}\n', r"t.jsonl:1: 'yesterday' is neither"),
         (b'{"id": 1, "author": 5, "time": 0, "text": "x"}\n', r"t.jsonl:1: `author` must be a string"),
-        (b'[1, 2]\n', r"t.jsonl:1: expected a JSON object"),
+        (b"[1, 2]\n", r"t.jsonl:1: expected a JSON object"),
         (b"", r"t.jsonl: empty file"),
         (b'{"id": 1, "author": "a", "time": 0, "text": "caf\xe9"}\n', r"t.jsonl:1: not UTF-8 text"),
     ],
@@ -127,12 +139,16 @@ def test_seed_dumps_ingest(seeds_dir):
     df = ingest(expand_inputs([seeds_dir]))
     assert df["thread_id"].n_unique() == 4
     lines = sum(
-        1 for f in seeds_dir.glob("*.txt") for ln in f.read_text(encoding="utf-8").splitlines()
+        1
+        for f in seeds_dir.glob("*.txt")
+        for ln in f.read_text(encoding="utf-8").splitlines()
         if ln.strip() and not ln.lstrip().startswith(">")
     )
     quote_only_tails = sum(
-        1 for f in seeds_dir.glob("*.txt")
-        if (ls := [x for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]) and ls[-1].lstrip().startswith(">")
+        1
+        for f in seeds_dir.glob("*.txt")
+        if (ls := [x for x in f.read_text(encoding="utf-8").splitlines() if x.strip()])
+        and ls[-1].lstrip().startswith(">")
     )
     assert df.height == lines + quote_only_tails
     quoted = df.filter(df["quotes"].list.len() > 0)
@@ -153,12 +169,18 @@ def test_any_bytes_give_comments_or_our_error(tmp_path, data, reader):
 
 
 record = st.fixed_dictionaries(
-    {"id": st.one_of(st.integers(), st.text(max_size=5), st.none()),
-     "author": st.one_of(st.text(max_size=5), st.none(), st.integers()),
-     "time": st.one_of(st.integers(min_value=-10**12, max_value=10**12), st.text(max_size=12), st.floats(), st.none()),
-     "text": st.one_of(st.text(max_size=40), st.none(), st.lists(st.integers(), max_size=2))},
-    optional={"parent": st.one_of(st.integers(0, 5), st.text(max_size=3), st.none()),
-              "thread": st.one_of(st.text(max_size=4), st.integers(), st.none())},
+    {
+        "id": st.one_of(st.integers(), st.text(max_size=5), st.none()),
+        "author": st.one_of(st.text(max_size=5), st.none(), st.integers()),
+        "time": st.one_of(
+            st.integers(min_value=-(10**12), max_value=10**12), st.text(max_size=12), st.floats(), st.none()
+        ),
+        "text": st.one_of(st.text(max_size=40), st.none(), st.lists(st.integers(), max_size=2)),
+    },
+    optional={
+        "parent": st.one_of(st.integers(0, 5), st.text(max_size=3), st.none()),
+        "thread": st.one_of(st.text(max_size=4), st.integers(), st.none()),
+    },
 )
 
 

@@ -8,10 +8,22 @@ from pipeline.schemas import SchemaError
 
 def claims(n: int = 2) -> pl.DataFrame:
     return pl.DataFrame(
-        {"claim_id": [f"c#{i}" for i in range(n)], "comment_id": ["c"] * n, "position": list(range(n)),
-         "start": [0] * n, "end": [1] * n, "text": ["x"] * n},
-        schema={"claim_id": pl.Utf8, "comment_id": pl.Utf8, "position": pl.Int32, "start": pl.Int32,
-                "end": pl.Int32, "text": pl.Utf8},
+        {
+            "claim_id": [f"c#{i}" for i in range(n)],
+            "comment_id": ["c"] * n,
+            "position": list(range(n)),
+            "start": [0] * n,
+            "end": [1] * n,
+            "text": ["x"] * n,
+        },
+        schema={
+            "claim_id": pl.Utf8,
+            "comment_id": pl.Utf8,
+            "position": pl.Int32,
+            "start": pl.Int32,
+            "end": pl.Int32,
+            "text": pl.Utf8,
+        },
     )
 
 

@@ -1,11 +1,10 @@
 import numpy as np
 import polars as pl
 
-from pipeline.config import LabelParams
+from pipeline.config import LabelParams, SegmentParams
 from pipeline.ingest import expand_inputs, ingest
 from pipeline.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
 from pipeline.segment import load_nlp, segment
-from pipeline.config import SegmentParams
 from tests.conftest import TOPICS, FakeEmbedder
 
 
@@ -37,9 +36,13 @@ def test_label_table_counts_comments_and_authors(small_corpus):
     topic = claims["comment_id"].str.extract(r"jsonl:demo:([a-z]+)\d", 1)
     mapping = {"theft": 0, "security": 1, "hypocrisy": 2}
     clusters = pl.DataFrame(
-        {"claim_id": claims["claim_id"],
-         "cluster": [mapping.get(t, -1) for t in topic.to_list()],
-         "probability": [1.0] * claims.height, "x": [0.0] * claims.height, "y": [0.0] * claims.height},
+        {
+            "claim_id": claims["claim_id"],
+            "cluster": [mapping.get(t, -1) for t in topic.to_list()],
+            "probability": [1.0] * claims.height,
+            "x": [0.0] * claims.height,
+            "y": [0.0] * claims.height,
+        },
         schema={"claim_id": pl.Utf8, "cluster": pl.Int32, "probability": pl.Float32, "x": pl.Float32, "y": pl.Float32},
     )
     labels = label(claims, comments, clusters, embeddings, LabelParams())

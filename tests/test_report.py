@@ -25,25 +25,48 @@ HOSTILE = [
 
 def tables(tmp_path, texts):
     records = [
-        {"id": i, "parent": i - 1 if i else None, "author": f"<b>user{i}</b>\u202e", "time": 0, "text": t,
-         "url": "javascript:alert(1)" if i == 0 else f"https://example.org/c/{i}"}
+        {
+            "id": i,
+            "parent": i - 1 if i else None,
+            "author": f"<b>user{i}</b>\u202e",
+            "time": 0,
+            "text": t,
+            "url": "javascript:alert(1)" if i == 0 else f"https://example.org/c/{i}",
+        }
         for i, t in enumerate(texts)
     ]
     comments = ingest(expand_inputs([write_jsonl(tmp_path / "hostile.jsonl", records)]))
     claims = segment(comments, load_nlp("blank"), SegmentParams())
     n = claims.height
     clusters = pl.DataFrame(
-        {"claim_id": claims["claim_id"], "cluster": [i % 2 if i < n - 1 else -1 for i in range(n)],
-         "probability": [1.0] * n, "x": [float(i) for i in range(n)], "y": [float(i % 3) for i in range(n)]},
+        {
+            "claim_id": claims["claim_id"],
+            "cluster": [i % 2 if i < n - 1 else -1 for i in range(n)],
+            "probability": [1.0] * n,
+            "x": [float(i) for i in range(n)],
+            "y": [float(i % 3) for i in range(n)],
+        },
         schema={"claim_id": pl.Utf8, "cluster": pl.Int32, "probability": pl.Float32, "x": pl.Float32, "y": pl.Float32},
     )
     labels = pl.DataFrame(
-        {"cluster": [0, 1, -1], "label": ["<i>theft</i> · paid", "security", "Unclustered"],
-         "keywords": [["<i>theft</i>"], ["security"], []],
-         "key_claims": [[claims["claim_id"][0]], [claims["claim_id"][1]], []],
-         "n_claims": [1, 1, 1], "n_comments": [1, 1, 1], "n_authors": [1, 1, 1]},
-        schema={"cluster": pl.Int32, "label": pl.Utf8, "keywords": pl.List(pl.Utf8), "key_claims": pl.List(pl.Utf8),
-                "n_claims": pl.Int32, "n_comments": pl.Int32, "n_authors": pl.Int32},
+        {
+            "cluster": [0, 1, -1],
+            "label": ["<i>theft</i> · paid", "security", "Unclustered"],
+            "keywords": [["<i>theft</i>"], ["security"], []],
+            "key_claims": [[claims["claim_id"][0]], [claims["claim_id"][1]], []],
+            "n_claims": [1, 1, 1],
+            "n_comments": [1, 1, 1],
+            "n_authors": [1, 1, 1],
+        },
+        schema={
+            "cluster": pl.Int32,
+            "label": pl.Utf8,
+            "keywords": pl.List(pl.Utf8),
+            "key_claims": pl.List(pl.Utf8),
+            "n_claims": pl.Int32,
+            "n_comments": pl.Int32,
+            "n_authors": pl.Int32,
+        },
     )
     return claims, comments, clusters, labels
 
@@ -62,8 +85,11 @@ def test_hover_text_escapes_markup():
 
 def test_figure_has_a_trace_per_cluster_and_customdata(tmp_path):
     claims, comments, clusters, labels = tables(tmp_path, HOSTILE)
-    points = claims.join(clusters, on="claim_id").join(
-        comments.select("comment_id", "author", "thread_id"), on="comment_id").with_row_index("index")
+    points = (
+        claims.join(clusters, on="claim_id")
+        .join(comments.select("comment_id", "author", "thread_id"), on="comment_id")
+        .with_row_index("index")
+    )
     fig = stance_map(points, labels).to_dict()
     assert [t["meta"]["cluster"] for t in fig["data"]] == [0, 1, -1]
     assert sum(len(t["x"]) for t in fig["data"]) == claims.height
@@ -92,9 +118,16 @@ def test_page_is_self_contained_and_keeps_hostile_text_inert(tmp_path):
 @pytest.mark.parametrize("size", [1, 12_000])
 def test_large_maps_switch_to_webgl(size):
     points = pl.DataFrame(
-        {"index": range(size), "claim_id": [f"c{i}" for i in range(size)], "cluster": [0] * size,
-         "x": [0.0] * size, "y": [0.0] * size, "text": ["t"] * size, "author": [None] * size,
-         "thread_id": ["th"] * size}
+        {
+            "index": range(size),
+            "claim_id": [f"c{i}" for i in range(size)],
+            "cluster": [0] * size,
+            "x": [0.0] * size,
+            "y": [0.0] * size,
+            "text": ["t"] * size,
+            "author": [None] * size,
+            "thread_id": ["th"] * size,
+        }
     )
     labels = pl.DataFrame({"cluster": [0], "label": ["x"]})
     kind = stance_map(points, labels).to_dict()["data"][0]["type"]

@@ -21,10 +21,18 @@ def comments_of(*texts: str) -> pl.DataFrame:
     n = len(texts)
     return pl.DataFrame(
         {
-            "comment_id": [f"t:x:{i}" for i in range(n)], "thread_id": ["x"] * n, "parent_id": [None] * n,
-            "depth": [0] * n, "author": ["a"] * n, "created_at": [None] * n, "text": list(texts),
-            "quotes": [quote_spans(t) for t in texts], "url": [None] * n, "source": ["text"] * n,
-            "source_file": ["x.txt"] * n, "source_line": list(range(1, n + 1)),
+            "comment_id": [f"t:x:{i}" for i in range(n)],
+            "thread_id": ["x"] * n,
+            "parent_id": [None] * n,
+            "depth": [0] * n,
+            "author": ["a"] * n,
+            "created_at": [None] * n,
+            "text": list(texts),
+            "quotes": [quote_spans(t) for t in texts],
+            "url": [None] * n,
+            "source": ["text"] * n,
+            "source_file": ["x.txt"] * n,
+            "source_line": list(range(1, n + 1)),
         },
         schema=COMMENTS,
     )
@@ -42,7 +50,7 @@ def check_offsets(comments: pl.DataFrame, claims: pl.DataFrame) -> None:
         last_end[row["comment_id"]] = row["end"]
         for q in quotes[row["comment_id"]]:
             assert row["end"] <= q["start"] or row["start"] >= q["end"], "a quote became a claim"
-        assert row["claim_id"] == f'{row["comment_id"]}#{row["position"]}'
+        assert row["claim_id"] == f"{row['comment_id']}#{row['position']}"
 
 
 def test_sentences_offsets_and_quotes(nlp):
@@ -63,9 +71,16 @@ def test_sentences_offsets_and_quotes(nlp):
 
 @pytest.mark.parametrize(
     ("unit", "keep"),
-    [("This.", False), ("+1", False), ("3 replies →", False), ("Share", False), ("[deleted]", False),
-     ("See https://example.com/x/y/z/w", False), ("Distillation is not theft at all.", True),
-     ("Это не кража, это обучение.", True)],
+    [
+        ("This.", False),
+        ("+1", False),
+        ("3 replies →", False),
+        ("Share", False),
+        ("[deleted]", False),
+        ("See https://example.com/x/y/z/w", False),
+        ("Distillation is not theft at all.", True),
+        ("Это не кража, это обучение.", True),
+    ],
 )
 def test_units_that_argue_nothing_are_dropped(unit, keep):
     assert argues_something(unit, PARAMS) is keep
@@ -79,7 +94,9 @@ def test_own_regions_skip_quotes_and_split_lines():
 line = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80),
     st.builds(lambda s: "> " + s, st.text(max_size=30)),
-    st.sampled_from(["Distillation is theft. It is not!", "They paid, so it is fair use; really?", "\u202eevil\u200b name"]),
+    st.sampled_from(
+        ["Distillation is theft. It is not!", "They paid, so it is fair use; really?", "\u202eevil\u200b name"]
+    ),
 )
 
 

@@ -29,7 +29,8 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
+                p
+                for p in path.rglob("*")
                 if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
             )
             if not found:
@@ -79,9 +80,7 @@ def ingest(files: list[Path], fmt: str = "auto") -> pl.DataFrame:
     for path in files:
         for c in read_file(path, fmt):
             if c.comment_id in owner:
-                raise InputError(
-                    path, f"comment id {c.comment_id!r} is also in {owner[c.comment_id]}", c.source_line
-                )
+                raise InputError(path, f"comment id {c.comment_id!r} is also in {owner[c.comment_id]}", c.source_line)
             owner[c.comment_id] = path
             comments.append(c)
     depth = resolve_tree(comments, "inputs")

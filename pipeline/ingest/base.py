@@ -51,9 +51,7 @@ def decode(path: Path, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", line
-        ) from None
+        raise InputError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", line) from None
 
 
 def quote_spans(text: str) -> list[dict]:
@@ -83,7 +81,9 @@ def resolve_tree(comments: list[Comment], path: str) -> dict[str, int]:
         node: Comment | None = c
         while node is not None and node.comment_id not in depth:
             if node.comment_id in seen:
-                raise InputError(path, f"reply links form a cycle through comment {node.comment_id!r}", node.source_line)
+                raise InputError(
+                    path, f"reply links form a cycle through comment {node.comment_id!r}", node.source_line
+                )
             seen.add(node.comment_id)
             chain.append(node.comment_id)
             if node.parent_id is None:
@@ -92,7 +92,9 @@ def resolve_tree(comments: list[Comment], path: str) -> dict[str, int]:
             parent = by_id.get(node.parent_id)
             if parent is None:
                 raise InputError(
-                    path, f"parent {node.parent_id!r} of comment {node.comment_id!r} is not in the file", node.source_line
+                    path,
+                    f"parent {node.parent_id!r} of comment {node.comment_id!r} is not in the file",
+                    node.source_line,
                 )
             node = parent
         base = -1 if node is None else depth[node.comment_id]

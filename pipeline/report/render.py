@@ -47,7 +47,11 @@ def report_data(claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataF
         "claims": [
             {"id": cid, "comment": com, "start": s, "end": e, "cluster": c}
             for cid, com, s, e, c in zip(
-                points["claim_id"], points["comment_id"], points["start"], points["end"], points["cluster"],
+                points["claim_id"],
+                points["comment_id"],
+                points["start"],
+                points["end"],
+                points["cluster"],
                 strict=True,
             )
         ],
@@ -58,7 +62,7 @@ def report_data(claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataF
                 "parent": row["parent_id"],
                 "time": row["created_at"].isoformat() if row["created_at"] else None,
                 "url": row["url"],
-                "source": f'{row["source_file"]}:{row["source_line"]}',
+                "source": f"{row['source_file']}:{row['source_line']}",
                 "text": row["text"],
             }
             for row in shown.iter_rows(named=True)
@@ -121,12 +125,20 @@ def build_report(
 
 
 def run(
-    params: Params, claims_path: str | Path, comments_path: str | Path, clusters_path: str | Path,
-    labels_path: str | Path, out: str | Path, metrics_out: str | Path | None = None,
+    params: Params,
+    claims_path: str | Path,
+    comments_path: str | Path,
+    clusters_path: str | Path,
+    labels_path: str | Path,
+    out: str | Path,
+    metrics_out: str | Path | None = None,
 ) -> Path:
     page, metrics = build_report(
-        read_table(claims_path, "claims"), read_table(comments_path, "comments"),
-        read_table(clusters_path, "clusters"), read_table(labels_path, "labels"), params,
+        read_table(claims_path, "claims"),
+        read_table(comments_path, "comments"),
+        read_table(clusters_path, "clusters"),
+        read_table(labels_path, "labels"),
+        params,
     )
     write_text(page, out)
     if metrics_out is not None:
