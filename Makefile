@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install report test test-fast lint clean browser
+.PHONY: install report test test-fast fuzz bench lint clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,18 @@ report: $(STAMP)
 	@echo "$(CURDIR)/reports/stance_map.html"
 
 test: $(STAMP) browser
-	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+# at least 10,000 inputs per reader and per kind of damage (random bytes, mutated files, random JSON values)
+fuzz: $(STAMP)
+	STANCEMAP_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider --hypothesis-show-statistics
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench

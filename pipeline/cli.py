@@ -48,17 +48,55 @@ def _global(quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progre
     set_quiet(quiet)
 
 
-@app.command(epilog="Example: stancemap ingest data/raw --out data/interim/comments.parquet")
-def ingest(
-    inputs: Annotated[list[Path], typer.Argument(help="Thread files or folders of them.")],
-    out: OutOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="auto, jsonl or text.")] = "auto",
-):
-    """Read thread files (JSONL, plain-text dumps) into one comments table."""
-    from pipeline import ingest as stage
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="auto, or one of: hn, reddit, jsonl, csv, parquet, text.")
+]
+SkipBadOpt = Annotated[
+    bool, typer.Option("--skip-bad", help="Skip bad records (logged to OUT.skipped.jsonl) instead of stopping.")
+]
+MapOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--map", metavar="FIELD=COLUMN,...", help="Column names for CSV/JSONL/Parquet, e.g. text=body,author=user."
+    ),
+]
 
-    comments = stage.run(inputs, out, fmt)
+
+@app.command(
+    epilog="Example: stancemap ingest data/raw --out data/interim/comments.parquet "
+    "--threads data/interim/threads.parquet"
+)
+def ingest(
+    inputs: Annotated[list[Path], typer.Argument(help="Thread files or folders of them (.gz is fine).")],
+    out: OutOpt,
+    threads: Annotated[Path | None, typer.Option(help="Also write the threads table here.")] = None,
+    fmt: FormatOpt = "auto",
+    skip_bad: SkipBadOpt = False,
+    field_map: MapOpt = None,
+):
+    """Read threads (Hacker News, Reddit, JSONL, CSV, Parquet, plain-text dumps) into one comments table."""
+    from pipeline import ingest as stage
+    from pipeline.ingest.records import parse_map
+
+    comments = stage.run(inputs, out, fmt, threads, skip_bad, parse_map(field_map))
     say(f"ingest: {comments.height} comments in {comments['thread_id'].n_unique()} thread(s) -> {out}")
+    if skip_bad:
+        say(f"ingest: skipped records are listed in {stage.skip_log_path(out)}")
+
+
+@app.command(epilog="Example: stancemap fetch https://news.ycombinator.com/item?id=8863 reddit:n49rw --out data/raw")
+def fetch(
+    targets: Annotated[list[str], typer.Argument(help="Thread URLs, or hn:ID / reddit:ID.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to save the threads in.")] = Path("data/raw"),
+):
+    """Download Hacker News or Reddit threads (with provenance) for `dvc repro` to pick up.
+
+    The one command that uses the network: a polite User-Agent, timeouts and retries with backoff.
+    """
+    from pipeline.fetch import fetch as download
+
+    for path in download(targets, out):
+        print(path)
 
 
 @app.command(epilog="Example: stancemap segment data/interim/comments.parquet --out data/interim/claims.parquet")
@@ -156,7 +194,9 @@ def run(
         list[Path] | None, typer.Argument(help="Thread files or folders [default: WORKDIR/data/raw].")
     ] = None,
     workdir: Annotated[Path, typer.Option(help="Where data/interim, data/processed and reports/ go.")] = Path("."),
-    fmt: Annotated[str, typer.Option("--format", "-f", help="auto, jsonl or text.")] = "auto",
+    fmt: FormatOpt = "auto",
+    skip_bad: SkipBadOpt = False,
+    field_map: MapOpt = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
@@ -167,11 +207,13 @@ def run(
     from pipeline import label as label_stage
     from pipeline import report as report_stage
     from pipeline import segment as segment_stage
+    from pipeline.ingest.records import parse_map
 
     p = _params(params, overrides)
     at = Layout(workdir)
+    mapping = parse_map(field_map)
     steps = [
-        ("ingest", lambda: ingest_stage.run(inputs or [at.raw], at.comments, fmt)),
+        ("ingest", lambda: ingest_stage.run(inputs or [at.raw], at.comments, fmt, at.threads, skip_bad, mapping)),
         ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims)),
         ("embed", lambda: embed_stage.run(p.embed, at.claims, at.embeddings, at.embed_cache)),
         ("cluster", lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters)),

@@ -195,6 +195,10 @@ class Layout:
         return self.root / "data" / "interim" / "comments.parquet"
 
     @property
+    def threads(self) -> Path:
+        return self.root / "data" / "interim" / "threads.parquet"
+
+    @property
     def claims(self) -> Path:
         return self.root / "data" / "interim" / "claims.parquet"
 

@@ -11,13 +11,19 @@ class StancemapError(Exception):
 
 
 class InputError(StancemapError):
-    """Bad input data, located by file and (when known) line or record."""
+    """Bad input data, located by file and line (text formats) or record (JSON documents,
+    tables): `data/raw/t.jsonl:41: problem`, `data/raw/t.json [children[2]]: problem`."""
 
-    def __init__(self, path: str | Path, problem: str, line: int | None = None):
+    def __init__(self, path: str | Path, problem: str, line: int | None = None, record: str | None = None):
         self.path = str(path)
         self.line = line
+        self.record = record
         self.problem = problem
-        where = f"{self.path}:{line}" if line is not None else self.path
+        where = self.path
+        if line is not None:
+            where += f":{line}"
+        if record is not None:
+            where += f" [{record}]"
         super().__init__(f"{where}: {problem}")
 
 

@@ -10,22 +10,35 @@ import polars as pl
 
 from pipeline.errors import StancemapError
 
-SPAN = pl.Struct({"start": pl.Int32, "end": pl.Int32})
+QUOTE = pl.Struct({"start": pl.Int32, "end": pl.Int32, "quoted_id": pl.Utf8})
 VECTOR = pl.Array(pl.Float32, 1)  # placeholder: any width of float32 array is accepted
 
 COMMENTS = {
-    "comment_id": pl.Utf8,  # stable, prefixed by source: "jsonl:<thread>:<id>", "text:<thread>:<n>"
+    "comment_id": pl.Utf8,  # stable, prefixed by source: "hn:8863", "reddit:c36ac5z", "jsonl:<thread>:<id>"
     "thread_id": pl.Utf8,
-    "parent_id": pl.Utf8,  # null for a top-level comment
+    "parent_id": pl.Utf8,  # null for a top-level comment; otherwise a comment_id in this table
     "depth": pl.Int32,  # 0 for a top-level comment
-    "author": pl.Utf8,  # null when the source has none
+    "author": pl.Utf8,  # null when the source has none (or the comment was deleted)
     "created_at": pl.Datetime("us", "UTC"),  # null when the source has none
-    "text": pl.Utf8,
-    "quotes": pl.List(SPAN),  # `>` quoted spans in `text`: not the author's own claims
-    "url": pl.Utf8,
-    "source": pl.Utf8,  # reader name: "text", "jsonl"
+    "text": pl.Utf8,  # plain text; "" for a deleted comment
+    "quotes": pl.List(QUOTE),  # `>` quoted spans of `text`, linked to the quoted comment when found
+    "url": pl.Utf8,  # permalink to the original comment, where the source has one
+    "score": pl.Int64,  # points / votes, where the source has them
+    "is_deleted": pl.Boolean,
+    "duplicate_of": pl.Utf8,  # comment_id of the first occurrence of this text, for a repeat
+    "repeats": pl.Int32,  # how many comments carry this text (1 = unique)
+    "source": pl.Utf8,  # reader name: "hn", "reddit", "jsonl", "csv", "parquet", "text"
     "source_file": pl.Utf8,
-    "source_line": pl.Int32,  # 1-based line in source_file where the comment starts
+    "source_line": pl.Int32,  # 1-based line in source_file, for line-based formats
+}
+
+THREADS = {
+    "thread_id": pl.Utf8,
+    "source": pl.Utf8,
+    "title": pl.Utf8,
+    "url": pl.Utf8,
+    "n_comments": pl.Int32,  # comments in the comments table
+    "held_back": pl.Int32,  # comments the source announced but did not include (Reddit "more" stubs)
 }
 
 CLAIMS = {
@@ -67,6 +80,7 @@ LABELS = {
 
 ARTIFACTS: dict[str, dict[str, pl.DataType]] = {
     "comments": COMMENTS,
+    "threads": THREADS,
     "claims": CLAIMS,
     "embeddings": EMBEDDINGS,
     "embed_cache": EMBED_CACHE,

@@ -1,6 +1,8 @@
 """Segment: comments -> claims, each with character offsets into its comment.
 
 Quoted (`>`) spans are cut out first: they belong to the quoted author, never the replier.
+Repeats of an earlier comment (`duplicate_of`) and deleted comments give no claims: a text
+becomes claims once, however often it was posted.
 The rest is split into lines (paragraphs), then into sentences by spaCy; units that argue
 nothing (UI text such as `1 reply →`, bare links, one-word replies) are dropped.
 """
@@ -73,9 +75,11 @@ def argues_something(unit: str, params: SegmentParams) -> bool:
 def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
     """Claims (schema CLAIMS) of every comment, in comment order, then text order."""
     texts = comments["text"].to_list()
+    skip = (comments["duplicate_of"].is_not_null() | comments["is_deleted"]).to_list()
     pieces: list[tuple[int, int, int]] = []  # (comment row, start, end)
     for row, (text, quotes) in enumerate(zip(texts, comments["quotes"].to_list(), strict=True)):
-        pieces.extend((row, s, e) for s, e in own_regions(text, quotes))
+        if not skip[row]:
+            pieces.extend((row, s, e) for s, e in own_regions(text, quotes))
     piece_texts = (texts[row][s:e] for row, s, e in pieces)
     docs = nlp.pipe(piece_texts, batch_size=params.batch_size)
     ids = comments["comment_id"].to_list()

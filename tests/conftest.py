@@ -116,8 +116,7 @@ def small_corpus(tmp_path: Path) -> Path:
             "author": "quoter",
             "time": "2026-02-24T15:00:00Z",
             "text": (
-                "> Distillation is theft of the lab's work, plain and simple.\n"
-                "No, they paid for every token they used."
+                "> Distillation is theft of the lab's work, plain and simple.\nNo, they paid for every token they used."
             ),
             "thread": "demo",
         }

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from pipeline.errors import InputError, StancemapError
 from pipeline.ingest import READERS, expand_inputs, ingest, read_file
 from pipeline.ingest import run as ingest_run
-from pipeline.ingest.base import quote_spans
-from pipeline.ingest.jsonl import parse_time
+from pipeline.ingest.base import Context, parse_time, quote_spans
 from pipeline.io import read_table
 from tests.conftest import write_jsonl
 
@@ -19,7 +18,7 @@ from tests.conftest import write_jsonl
 def test_plain_text_quotes_belong_to_the_reply(tmp_path):
     f = tmp_path / "thread.txt"
     f.write_text("First point here.\n\n> quoted one\n> quoted two\nMy reply.\n> dangling quote\n", encoding="utf-8")
-    comments = read_file(f)
+    comments = read_file(f, Context()).comments
     assert [c.text for c in comments] == [
         "First point here.",
         "> quoted one\n> quoted two\nMy reply.",
@@ -27,7 +26,6 @@ def test_plain_text_quotes_belong_to_the_reply(tmp_path):
     ]
     assert [c.source_line for c in comments] == [1, 3, 6]
     assert comments[1].comment_id == "text:thread:3"
-    assert comments[1].quotes == [{"start": 0, "end": len("> quoted one\n> quoted two")}]
     assert all(c.parent_id is None for c in comments)
 
 
@@ -38,13 +36,16 @@ def test_quote_spans_merge_adjacent_lines_only():
 
 
 def test_jsonl_builds_the_reply_tree(small_corpus):
-    df = ingest(expand_inputs([small_corpus]))
+    df, threads = ingest(expand_inputs([small_corpus]))
     assert df.height == 18 + 1 + 3  # 18 topic comments, 1 quoting reply, 3 dump comments
     by_id = {r["comment_id"]: r for r in df.iter_rows(named=True)}
     reply = by_id["jsonl:demo:q1"]
     assert reply["parent_id"] == "jsonl:demo:theft0" and reply["depth"] == 1
     assert reply["created_at"] == datetime(2026, 2, 24, 15, 0, tzinfo=UTC)
-    assert reply["quotes"] == [{"start": 0, "end": reply["text"].index("\n")}]
+    # the quote is marked and linked to the comment it quotes
+    assert reply["quotes"] == [{"start": 0, "end": reply["text"].index("\n"), "quoted_id": "jsonl:demo:theft0"}]
+    assert threads["thread_id"].to_list() == ["demo", "dump"]
+    assert threads["n_comments"].to_list() == [19, 3]
     assert by_id["jsonl:demo:theft0"]["depth"] == 0
     assert set(df["source"]) == {"jsonl", "text"}
     # every parent is in the table
@@ -81,10 +82,10 @@ def _errors_for(tmp_path: Path, content: bytes, name: str = "t.jsonl") -> str:
             b'{"id": 1, "author": "a", "time": 0, "text": "ok"}\n{"id": 2, "author": "a", "time": 0, "text": "cut',
             r"t.jsonl:2: not valid JSON",
         ),
-        (b'{"id": 1, "author": "a", "text": "no time"}\n', r"t.jsonl:1: missing field\(s\) time"),
+        (b'{"id": 1, "author": "a", "time": 0}\n', r"t.jsonl:1: missing field\(s\) text"),
         (
             b'{"id": 1, "parent": 9, "author": "a", "time": 0, "text": "x"}\n',
-            r"t.jsonl:1: parent .*9.* is not in the file",
+            r"t.jsonl:1: parent .*9.* is not in the input",
         ),
         (
             b'{"id": 1, "parent": 2, "author": "a", "time": 0, "text": "x"}\n'
@@ -93,7 +94,7 @@ def _errors_for(tmp_path: Path, content: bytes, name: str = "t.jsonl") -> str:
         ),
         (
             b'{"id": 1, "author": "a", "time": 0, "text": "x"}\n{"id": 1, "author": "b", "time": 0, "text": "y"}\n',
-            r"t.jsonl:2: comment id .* repeats the one on line 1",
+            r"t.jsonl:2: comment id .* repeats the one at line 1",
         ),
         (b'{"id": 1, "author": "a", "time": "yesterday", "text": "x"}\n', r"t.jsonl:1: 'yesterday' is neither"),
         (b'{"id": 1, "author": 5, "time": 0, "text": "x"}\n', r"t.jsonl:1: `author` must be a string"),
@@ -136,7 +137,7 @@ def test_ingest_round_trips_through_parquet(tmp_path, small_corpus):
 
 
 def test_seed_dumps_ingest(seeds_dir):
-    df = ingest(expand_inputs([seeds_dir]))
+    df, _ = ingest(expand_inputs([seeds_dir]))
     assert df["thread_id"].n_unique() == 4
     lines = sum(
         1
@@ -163,7 +164,7 @@ def test_any_bytes_give_comments_or_our_error(tmp_path, data, reader):
     f = tmp_path / "fuzz.in"
     f.write_bytes(data)
     try:
-        read_file(f, reader)
+        read_file(f, Context(), reader)
     except StancemapError:
         pass
 
@@ -191,7 +192,7 @@ def test_mutated_jsonl_gives_comments_or_our_error(tmp_path, records, cut):
     text = "".join(json.dumps(r) + "\n" for r in records)
     f.write_text(text[: max(cut, 1)] if cut < len(text) else text, encoding="utf-8")
     try:
-        df = ingest([f])
+        df, _ = ingest([f])
     except StancemapError:
         return
     assert set(df["parent_id"].drop_nulls()) <= set(df["comment_id"])
@@ -199,5 +200,5 @@ def test_mutated_jsonl_gives_comments_or_our_error(tmp_path, records, cut):
 
 def test_write_jsonl_helper_roundtrip(tmp_path):
     f = write_jsonl(tmp_path / "x.jsonl", [{"id": "a", "author": None, "time": None, "text": "hello there"}])
-    (c,) = read_file(f)
+    (c,) = read_file(f, Context()).comments
     assert c.author is None and c.created_at is None and c.thread_id == "x"

@@ -29,7 +29,7 @@ def test_key_claims_are_central_and_distinct():
 
 
 def test_label_table_counts_comments_and_authors(small_corpus):
-    comments = ingest(expand_inputs([small_corpus]))
+    comments, _ = ingest(expand_inputs([small_corpus]))
     claims = segment(comments, load_nlp("blank"), SegmentParams())
     vectors = FakeEmbedder().encode(claims["text"].to_list())
     embeddings = pl.DataFrame({"claim_id": claims["claim_id"], "vector": vectors})

@@ -35,7 +35,7 @@ def tables(tmp_path, texts):
         }
         for i, t in enumerate(texts)
     ]
-    comments = ingest(expand_inputs([write_jsonl(tmp_path / "hostile.jsonl", records)]))
+    comments, _ = ingest(expand_inputs([write_jsonl(tmp_path / "hostile.jsonl", records)]))
     claims = segment(comments, load_nlp("blank"), SegmentParams())
     n = claims.height
     clusters = pl.DataFrame(

@@ -28,8 +28,12 @@ def comments_of(*texts: str) -> pl.DataFrame:
             "author": ["a"] * n,
             "created_at": [None] * n,
             "text": list(texts),
-            "quotes": [quote_spans(t) for t in texts],
+            "quotes": [[{**q, "quoted_id": None} for q in quote_spans(t)] for t in texts],
             "url": [None] * n,
+            "score": [None] * n,
+            "is_deleted": [False] * n,
+            "duplicate_of": [None] * n,
+            "repeats": [1] * n,
             "source": ["text"] * n,
             "source_file": ["x.txt"] * n,
             "source_line": list(range(1, n + 1)),
@@ -86,6 +90,15 @@ def test_units_that_argue_nothing_are_dropped(unit, keep):
     assert argues_something(unit, PARAMS) is keep
 
 
+def test_repeats_and_deleted_comments_give_no_claims(nlp):
+    comments = comments_of("Distillation is theft of years of work.", "Distillation is theft of years of work.", "")
+    comments = comments.with_columns(
+        duplicate_of=pl.Series([None, "t:x:0", None], dtype=pl.Utf8), is_deleted=pl.Series([False, False, True])
+    )
+    claims = segment(comments, nlp, PARAMS)
+    assert claims["comment_id"].to_list() == ["t:x:0"]
+
+
 def test_own_regions_skip_quotes_and_split_lines():
     text = "> q\nabc\n\ndef"
     assert [text[s:e] for s, e in own_regions(text, quote_spans(text))] == ["abc", "def"]
@@ -111,7 +124,7 @@ def test_offsets_are_exact_ordered_and_stable(texts):
 
 
 def test_seed_dumps_segment(seeds_dir, nlp):
-    comments = ingest(expand_inputs([seeds_dir]))
+    comments, _ = ingest(expand_inputs([seeds_dir]))
     claims = segment(comments, nlp, PARAMS)
     check_offsets(comments, claims)
     assert claims.height > comments.height  # comments hold several claims each

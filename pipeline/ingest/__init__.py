@@ -1,24 +1,37 @@
-"""Ingest: thread files in any supported format -> one comments table.
+"""Ingest: thread files in any supported format -> one comments table (and a threads table).
 
-Readers live one per module and register here; `--format` forces one, otherwise each file is
-matched by its ending and then by sniffing its first bytes.
+Readers live one per module and register in READERS; `--format` forces one, otherwise each
+file is matched by its ending and by sniffing its first bytes. After reading, the reply tree is
+checked across all files, `>` quotes are linked to the comments they quote, and repeated texts
+are marked.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.errors import InputError, StancemapError
-from pipeline.ingest.base import Comment, Reader, decode, resolve_tree
+from pipeline.ingest.base import Comment, Context, Reader, Thread, check_tree, depths, gunzip, inner_suffix
+from pipeline.ingest.duplicates import find_duplicates
+from pipeline.ingest.hn import HackerNewsReader
 from pipeline.ingest.jsonl import JsonlReader
 from pipeline.ingest.plaintext import PlainTextReader
-from pipeline.io import write_table
-from pipeline.schemas import COMMENTS
+from pipeline.ingest.quotes import link_quotes, own_text
+from pipeline.ingest.reddit import RedditReader
+from pipeline.ingest.table import CsvReader, ParquetReader
+from pipeline.io import write_table, write_text
+from pipeline.schemas import COMMENTS, THREADS
 
-READERS: dict[str, Reader] = {r.name: r for r in (JsonlReader(), PlainTextReader())}
+# order matters where endings overlap: specific formats sniff first, generic ones last
+READERS: dict[str, Reader] = {
+    r.name: r
+    for r in (HackerNewsReader(), RedditReader(), JsonlReader(), CsvReader(), ParquetReader(), PlainTextReader())
+}
 SNIFF_BYTES = 4096
+IGNORED_ENDINGS = (".provenance.json",)  # written by `stancemap fetch` beside each thread
 
 
 def expand_inputs(inputs: list[str | Path]) -> list[Path]:
@@ -31,7 +44,10 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
+                if p.is_file()
+                and inner_suffix(p) in suffixes
+                and not p.name.startswith(".")
+                and not p.name.endswith(IGNORED_ENDINGS)
             )
             if not found:
                 raise StancemapError(f"{path}: no thread files ({', '.join(sorted(suffixes))}) in this folder")
@@ -43,65 +59,154 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     return files
 
 
-def detect(path: Path, head: str, fmt: str = "auto") -> Reader:
+def detect(path: Path, head: bytes, fmt: str = "auto") -> Reader:
+    """The reader for a file: forced by `fmt`, else by ending and content."""
     if fmt != "auto":
         if fmt not in READERS:
             raise StancemapError(f"unknown format {fmt!r}; known: auto, {', '.join(READERS)}")
         return READERS[fmt]
-    for reader in READERS.values():
-        if path.suffix.lower() in reader.suffixes:
-            return reader  # the ending decides; a broken file then gets that reader's precise error
-    for reader in READERS.values():
+    suffix = inner_suffix(path)
+    claimed = [r for r in READERS.values() if suffix in r.suffixes]
+    for reader in claimed:
         if reader.sniff(path, head):
             return reader
-    raise InputError(path, f"unknown format; use --format with one of: {', '.join(READERS)}")
+    if len(claimed) == 1 or (claimed and claimed[-1].name in ("jsonl", "csv", "text")):
+        return claimed[-1]  # the ending decides; a broken file then gets that reader's precise error
+    if not claimed:
+        for reader in READERS.values():
+            if reader.sniff(path, head):
+                return reader
+    kinds = ", ".join(r.name for r in claimed) if claimed else ", ".join(READERS)
+    raise InputError(path, f"unknown format (not {kinds}); use --format to choose one")
 
 
-def read_file(path: Path, fmt: str = "auto") -> list[Comment]:
+def read_file(path: Path, ctx: Context, fmt: str = "auto"):
     try:
-        data = path.read_bytes()
+        data = gunzip(path, path.read_bytes())
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
-    text = decode(path, data)
-    if not text.strip():
+    if not data.strip():
         raise InputError(path, "empty file: no comments")
-    reader = detect(path, text[:SNIFF_BYTES], fmt)
-    comments = reader.read(path, text)
-    if not comments:
+    reader = detect(path, data[:SNIFF_BYTES], fmt)
+    parsed = reader.read(path, data, ctx)
+    if not parsed.comments and not ctx.skipped:
         raise InputError(path, "no comments found")
-    resolve_tree(comments, str(path))
-    return comments
+    return parsed
 
 
-def ingest(files: list[Path], fmt: str = "auto") -> pl.DataFrame:
-    """Read every file into one comments table (schema `pipeline.schemas.COMMENTS`)."""
-    comments: list[Comment] = []
-    owner: dict[str, Path] = {}
-    for path in files:
-        for c in read_file(path, fmt):
-            if c.comment_id in owner:
-                raise InputError(path, f"comment id {c.comment_id!r} is also in {owner[c.comment_id]}", c.source_line)
-            owner[c.comment_id] = path
-            comments.append(c)
-    depth = resolve_tree(comments, "inputs")
-    rows = {name: [] for name in COMMENTS}
+def _threads(comments: list[Comment], threads: list[Thread]) -> pl.DataFrame:
+    info: dict[str, Thread] = {}
+    for t in threads:
+        if t.thread_id in info:
+            info[t.thread_id].held_back += t.held_back
+            info[t.thread_id].title = info[t.thread_id].title or t.title
+            info[t.thread_id].url = info[t.thread_id].url or t.url
+        else:
+            info[t.thread_id] = Thread(t.thread_id, t.source, t.title, t.url, t.held_back)
+    counts: dict[str, int] = {}
     for c in comments:
-        rows["comment_id"].append(c.comment_id)
-        rows["thread_id"].append(c.thread_id)
-        rows["parent_id"].append(c.parent_id)
-        rows["depth"].append(depth[c.comment_id])
-        rows["author"].append(c.author)
-        rows["created_at"].append(c.created_at)
-        rows["text"].append(c.text)
-        rows["quotes"].append(c.quotes)
-        rows["url"].append(c.url)
-        rows["source"].append(c.source)
-        rows["source_file"].append(c.source_file)
-        rows["source_line"].append(c.source_line)
-    return pl.DataFrame(rows, schema=COMMENTS)
+        counts[c.thread_id] = counts.get(c.thread_id, 0) + 1
+        info.setdefault(c.thread_id, Thread(c.thread_id, c.source))
+    rows = [
+        {
+            "thread_id": t.thread_id,
+            "source": t.source,
+            "title": t.title,
+            "url": t.url,
+            "n_comments": counts.get(t.thread_id, 0),
+            "held_back": t.held_back,
+        }
+        for t in info.values()
+    ]
+    return pl.DataFrame(rows, schema=THREADS) if rows else pl.DataFrame(schema=THREADS)
 
 
-def run(inputs: list[str | Path], out: str | Path, fmt: str = "auto") -> pl.DataFrame:
-    comments = ingest(expand_inputs(inputs), fmt)
+def ingest(files: list[Path], fmt: str = "auto", ctx: Context | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read every file into (comments table, threads table); schemas COMMENTS and THREADS."""
+    ctx = ctx or Context()
+    comments: list[Comment] = []
+    threads: list[Thread] = []
+    for path in files:
+        try:
+            parsed = read_file(path, ctx, fmt)
+        except InputError as exc:
+            ctx.report(exc)  # with --skip-bad a file that cannot be read at all is skipped whole
+            continue
+        comments.extend(parsed.comments)
+        threads.extend(parsed.threads)
+    comments = check_tree(comments, ctx)
+    if not comments:
+        raise StancemapError("no comments to ingest" + (" (every record was skipped)" if ctx.skipped else ""))
+    depth = depths(comments)
+    quotes = link_quotes(comments)
+    duplicate_rows, repeats = find_duplicates([own_text(c.text, q) for c, q in zip(comments, quotes, strict=True)])
+    table = pl.DataFrame(
+        {
+            "comment_id": [c.comment_id for c in comments],
+            "thread_id": [c.thread_id for c in comments],
+            "parent_id": [c.parent_id for c in comments],
+            "depth": [depth[c.comment_id] for c in comments],
+            "author": [c.author for c in comments],
+            "created_at": [c.created_at for c in comments],
+            "text": [c.text for c in comments],
+            "quotes": _quotes_column(quotes),
+            "url": [c.url for c in comments],
+            "score": [c.score for c in comments],
+            "is_deleted": [c.is_deleted for c in comments],
+            "duplicate_of": [None if r is None else comments[r].comment_id for r in duplicate_rows],
+            "repeats": repeats,
+            "source": [c.source for c in comments],
+            "source_file": [c.source_file for c in comments],
+            "source_line": [c.source_line for c in comments],
+        },
+        schema=COMMENTS,
+    )
+    return table, _threads(comments, threads)
+
+
+def _quotes_column(quotes: list[list[dict]]) -> pl.Series:
+    """The nested quotes column, built from flat arrays (per-row construction is slow)."""
+    import pyarrow as pa
+
+    offsets, starts, ends, targets = [0], [], [], []
+    for spans in quotes:
+        for q in spans:
+            starts.append(q["start"])
+            ends.append(q["end"])
+            targets.append(q["quoted_id"])
+        offsets.append(len(starts))
+    struct = pa.StructArray.from_arrays(
+        [pa.array(starts, pa.int32()), pa.array(ends, pa.int32()), pa.array(targets, pa.string())],
+        names=["start", "end", "quoted_id"],
+    )
+    return pl.Series("quotes", pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)).cast(COMMENTS["quotes"])
+
+
+def run(
+    inputs: list[str | Path],
+    out: str | Path,
+    fmt: str = "auto",
+    threads_out: str | Path | None = None,
+    skip_bad: bool = False,
+    field_map: dict[str, str] | None = None,
+) -> pl.DataFrame:
+    ctx = Context(skip_bad=skip_bad, field_map=field_map)
+    comments, threads = ingest(expand_inputs(inputs), fmt, ctx)
     write_table(comments, out, "comments")
+    if threads_out is not None:
+        write_table(threads, threads_out, "threads")
+    log = skip_log_path(out)
+    if skip_bad:
+        write_text("".join(_log_line(e) for e in ctx.skipped), log)
     return comments
+
+
+def skip_log_path(out: str | Path) -> Path:
+    """Where --skip-bad records what it skipped: beside the output, `<name>.skipped.jsonl`."""
+    out = Path(out)
+    return out.with_name(out.name + ".skipped.jsonl")
+
+
+def _log_line(error: InputError) -> str:
+    entry = {"file": error.path, "line": error.line, "record": error.record, "problem": error.problem}
+    return json.dumps(entry, ensure_ascii=False) + "\n"

@@ -1,57 +1,120 @@
-"""What every reader shares: the Reader protocol, decoding, quote spans and the reply tree."""
+"""What every reader shares: the Reader protocol, the records it produces, decoding, and the
+checks on the reply tree that hold whatever the source."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from pipeline.errors import InputError
 
 QUOTE_LINE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
+DELETED_TEXTS = {"[deleted]", "[removed]", "[dead]", "[flagged]"}
 
 
 @dataclass
 class Comment:
-    """One comment as a reader produces it, before the tree is resolved."""
+    """One comment as a reader produces it. `parent_id` names another comment's `comment_id`."""
 
-    comment_id: str
+    comment_id: str  # stable and prefixed by source: "hn:123", "reddit:c36ac5z", "jsonl:thread:7"
     thread_id: str
     text: str
     source: str
     source_file: str
-    source_line: int
+    source_line: int | None = None  # 1-based line where the record starts, for line-based formats
     parent_id: str | None = None
     author: str | None = None
     created_at: datetime | None = None
     url: str | None = None
-    quotes: list[dict] = field(default_factory=list)
+    score: int | None = None
+    is_deleted: bool = False
+    record: str | None = None  # where the record sits in a document ("children[2]"), for messages
+
+
+@dataclass
+class Thread:
+    """What a source says about a thread as a whole."""
+
+    thread_id: str
+    source: str
+    title: str | None = None
+    url: str | None = None
+    held_back: int = 0  # comments the source announced but did not include (Reddit "more" stubs)
+
+
+@dataclass
+class Parsed:
+    comments: list[Comment] = field(default_factory=list)
+    threads: list[Thread] = field(default_factory=list)
+
+
+class Context:
+    """What a reader is told besides the file: how to treat bad records (raise at once, or,
+    with --skip-bad, collect them for the skip log) and the user's --map of field names."""
+
+    def __init__(self, skip_bad: bool = False, field_map: dict[str, str] | None = None):
+        self.skip_bad = skip_bad
+        self.field_map = dict(field_map or {})
+        self.skipped: list[InputError] = []
+
+    def report(self, error: InputError) -> None:
+        if not self.skip_bad:
+            raise error
+        self.skipped.append(error)
 
 
 class Reader(Protocol):
-    """A source format. Adding a format is one module with one class of this shape."""
+    """A source format. Adding a format is one module with one class of this shape, registered
+    in `pipeline.ingest.READERS`."""
 
-    name: str  # short name used by --format and in comment ids
-    suffixes: tuple[str, ...]  # file endings claimed when a folder is scanned
+    name: str  # short name used by --format and as the comment id prefix
+    suffixes: tuple[str, ...]  # file endings (after any .gz) this reader claims when sniff agrees
 
-    def sniff(self, path: Path, head: str) -> bool:
-        """True when the start of the file (`head`, decoded) looks like this format."""
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """True when the first bytes of the (decompressed) file look like this format."""
         ...
 
-    def read(self, path: Path, text: str) -> list[Comment]:
-        """All comments of the file; raise InputError naming the line for bad records."""
+    def read(self, path: Path, data: bytes, ctx: Context) -> Parsed:
+        """Every comment in the file (`data`, decompressed). A bad record goes to
+        `ctx.report(InputError(...))` naming its line or record; a file that cannot be read
+        at all raises InputError."""
         ...
+
+
+def gunzip(path: Path, data: bytes) -> bytes:
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(path, f"broken gzip data: {exc}") from None
 
 
 def decode(path: Path, data: bytes) -> str:
-    """UTF-8 (with or without BOM) or a clear error naming the line of the first bad byte."""
+    """UTF-8 (with or without BOM), or a clear error naming the line of the first bad byte."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", line) from None
+
+
+def inner_suffix(path: Path) -> str:
+    """`thread.json.gz` -> `.json`; `thread.jsonl` -> `.jsonl`."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def thread_name(path: Path) -> str:
+    """The default thread name of a file: its name without endings (`t.jsonl.gz` -> `t`)."""
+    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    return Path(name).stem or name
 
 
 def quote_spans(text: str) -> list[dict]:
@@ -66,38 +129,106 @@ def quote_spans(text: str) -> list[dict]:
     return spans
 
 
-def resolve_tree(comments: list[Comment], path: str) -> dict[str, int]:
-    """Check every parent exists and the reply links have no cycle; return each comment's depth."""
+def deleted(text: str | None) -> bool:
+    return text is None or text.strip() in DELETED_TEXTS
+
+
+def epoch(value: float | int) -> datetime:
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"epoch seconds {value!r} out of range") from None
+
+
+def parse_time(value: object) -> datetime | None:
+    """ISO 8601 string or epoch seconds (number or numeric string) -> aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("expected ISO 8601 or epoch seconds, got a boolean")
+    if isinstance(value, int | float):
+        return epoch(value)
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            return epoch(float(s))
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(s)
+        except ValueError:
+            raise ValueError(f"{value!r} is neither ISO 8601 nor epoch seconds") from None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    raise ValueError(f"expected ISO 8601 or epoch seconds, got {type(value).__name__}")
+
+
+def locate(c: Comment) -> InputError:
+    """An error about comment `c`, located by its file and line or record."""
+    return InputError(c.source_file, "", c.source_line, c.record or (None if c.source_line else c.comment_id))
+
+
+def _error(c: Comment, problem: str) -> InputError:
+    loc = locate(c)
+    return InputError(loc.path, problem, loc.line, loc.record)
+
+
+def check_tree(comments: list[Comment], ctx: Context) -> list[Comment]:
+    """Repeated ids, parents that are not in the table, and reply cycles are bad records.
+    With --skip-bad they are dropped, and so are their replies (which could no longer reach
+    their thread's root); the comments that remain form whole trees."""
     by_id: dict[str, Comment] = {}
     for c in comments:
         if c.comment_id in by_id:
-            first = by_id[c.comment_id].source_line
-            raise InputError(path, f"comment id {c.comment_id!r} repeats the one on line {first}", c.source_line)
+            first = by_id[c.comment_id]
+            where = f"line {first.source_line}" if first.source_line else first.source_file
+            ctx.report(_error(c, f"comment id {c.comment_id!r} repeats the one at {where}"))
+            continue
         by_id[c.comment_id] = c
-    depth: dict[str, int] = {}
-    for c in comments:
-        chain: list[str] = []
-        seen: set[str] = set()
+    state: dict[str, bool] = {}  # comment id -> reaches a root through comments that are kept
+    for c in by_id.values():
+        chain: list[Comment] = []
+        on_chain: set[str] = set()
         node: Comment | None = c
-        while node is not None and node.comment_id not in depth:
-            if node.comment_id in seen:
-                raise InputError(
-                    path, f"reply links form a cycle through comment {node.comment_id!r}", node.source_line
-                )
-            seen.add(node.comment_id)
-            chain.append(node.comment_id)
+        ok = True
+        while node is not None and node.comment_id not in state:
+            if node.comment_id in on_chain:
+                ctx.report(_error(node, f"reply links form a cycle through comment {node.comment_id!r}"))
+                ok = False
+                break
+            on_chain.add(node.comment_id)
+            chain.append(node)
             if node.parent_id is None:
                 node = None
                 break
             parent = by_id.get(node.parent_id)
             if parent is None:
-                raise InputError(
-                    path,
-                    f"parent {node.parent_id!r} of comment {node.comment_id!r} is not in the file",
-                    node.source_line,
+                ctx.report(
+                    _error(node, f"parent {node.parent_id!r} of comment {node.comment_id!r} is not in the input")
                 )
+                ok = False
+                break
             node = parent
-        base = -1 if node is None else depth[node.comment_id]
-        for offset, cid in enumerate(reversed(chain), start=1):
-            depth[cid] = base + offset
+        if ok and node is not None:
+            ok = state[node.comment_id]
+        for member in chain:
+            if member.comment_id not in state:
+                if not ok and member is not chain[-1]:
+                    ctx.report(_error(member, f"dropped with the comment it replies to ({member.parent_id!r})"))
+                state[member.comment_id] = ok
+    return [c for c in by_id.values() if state[c.comment_id]]
+
+
+def depths(comments: list[Comment]) -> dict[str, int]:
+    """Depth of every comment of a checked tree (0 at top level)."""
+    parent = {c.comment_id: c.parent_id for c in comments}
+    depth: dict[str, int] = {}
+    for cid in parent:
+        chain = []
+        node = cid
+        while node is not None and node not in depth:
+            chain.append(node)
+            node = parent[node]
+        base = -1 if node is None else depth[node]
+        for offset, member in enumerate(reversed(chain), start=1):
+            depth[member] = base + offset
     return depth

@@ -9,38 +9,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.ingest.base import Comment, quote_spans
+from pipeline.ingest.base import Comment, Context, Parsed, decode, thread_name
 
 
 class PlainTextReader:
     name = "text"
-    suffixes = (".txt",)
+    suffixes = (".txt", ".text")
 
-    def sniff(self, path: Path, head: str) -> bool:
+    def sniff(self, path: Path, head: bytes) -> bool:
         stripped = head.lstrip()
-        return bool(stripped) and not stripped.startswith(("{", "["))
+        return bool(stripped) and not stripped.startswith((b"{", b"[", b"PAR1"))
 
-    def read(self, path: Path, text: str) -> list[Comment]:
-        thread = path.stem
+    def read(self, path: Path, data: bytes, ctx: Context) -> Parsed:
+        thread = thread_name(path)
         comments: list[Comment] = []
         pending: list[str] = []  # quote lines waiting for the reply they belong to
         pending_line = 0
 
         def emit(lines: list[str], first_line: int) -> None:
-            body = "\n".join(lines)
             comments.append(
                 Comment(
                     comment_id=f"{self.name}:{thread}:{first_line}",
                     thread_id=thread,
-                    text=body,
+                    text="\n".join(lines),
                     source=self.name,
                     source_file=str(path),
                     source_line=first_line,
-                    quotes=quote_spans(body),
                 )
             )
 
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in enumerate(decode(path, data).splitlines(), start=1):
             line = raw.rstrip()
             if not line.strip():
                 continue
@@ -56,4 +54,4 @@ class PlainTextReader:
                 emit([line], number)
         if pending:
             emit(pending, pending_line)
-        return comments
+        return Parsed(comments)
