@@ -23,7 +23,8 @@ class InputError(StancemapError):
         if line is not None:
             where += f":{line}"
         if record is not None:
-            where += f" [{record}]"
+            # a locator that starts with an index already reads as one: "[1].children[0]"
+            where += f" {record}" if record.startswith("[") else f" [{record}]"
         super().__init__(f"{where}: {problem}")
 
 

@@ -293,7 +293,7 @@ def test_truncated_file_names_the_file_and_line(tmp_path):
         ({"hits": []}, "neither a Reddit comment listing"),
         ([], "neither a Reddit comment listing"),
         ([{"kind": "Listing", "data": {"children": []}}], "list of two Listings"),
-        ([{"kind": "Listing", "data": {"children": []}}, {"kind": "Listing"}], "[1]]: expected a Listing"),
+        ([{"kind": "Listing", "data": {"children": []}}, {"kind": "Listing"}], " [1]: expected a Listing"),
     ],
 )
 def test_unreadable_documents(tmp_path, doc, problem):
@@ -309,7 +309,7 @@ def test_a_bad_comment_is_named_then_skipped(tmp_path):
     with pytest.raises(InputError) as info:
         read_doc(tmp_path, doc)
     assert str(info.value) == (
-        f"{tmp_path / 't.json'} [[1].children[0]]: `created_utc` must be epoch seconds, got a string"
+        f"{tmp_path / 't.json'} [1].children[0]: `created_utc` must be epoch seconds, got a string"
     )
     assert info.value.record == "[1].children[0]" and info.value.line is None
 
