@@ -70,6 +70,7 @@ def ingest(
     inputs: Annotated[list[Path], typer.Argument(help="Thread files or folders of them (.gz is fine).")],
     out: OutOpt,
     threads: Annotated[Path | None, typer.Option(help="Also write the threads table here.")] = None,
+    sources: Annotated[Path | None, typer.Option(help="Also write the input files' provenance here.")] = None,
     fmt: FormatOpt = "auto",
     skip_bad: SkipBadOpt = False,
     field_map: MapOpt = None,
@@ -78,7 +79,7 @@ def ingest(
     from pipeline import ingest as stage
     from pipeline.ingest.records import parse_map
 
-    comments = stage.run(inputs, out, fmt, threads, skip_bad, parse_map(field_map))
+    comments = stage.run(inputs, out, fmt, threads, skip_bad, parse_map(field_map), sources)
     say(f"ingest: {comments.height} comments in {comments['thread_id'].n_unique()} thread(s) -> {out}")
     if skip_bad:
         say(f"ingest: skipped records are listed in {stage.skip_log_path(out)}")
@@ -213,7 +214,10 @@ def run(
     at = Layout(workdir)
     mapping = parse_map(field_map)
     steps = [
-        ("ingest", lambda: ingest_stage.run(inputs or [at.raw], at.comments, fmt, at.threads, skip_bad, mapping)),
+        (
+            "ingest",
+            lambda: ingest_stage.run(inputs or [at.raw], at.comments, fmt, at.threads, skip_bad, mapping, at.sources),
+        ),
         ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims)),
         ("embed", lambda: embed_stage.run(p.embed, at.claims, at.embeddings, at.embed_cache)),
         ("cluster", lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters)),

@@ -199,6 +199,10 @@ class Layout:
         return self.root / "data" / "interim" / "threads.parquet"
 
     @property
+    def sources(self) -> Path:
+        return self.root / "data" / "interim" / "sources.parquet"
+
+    @property
     def claims(self) -> Path:
         return self.root / "data" / "interim" / "claims.parquet"
 

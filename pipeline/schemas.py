@@ -41,6 +41,14 @@ THREADS = {
     "held_back": pl.Int32,  # comments the source announced but did not include (Reddit "more" stubs)
 }
 
+SOURCES = {
+    "source_file": pl.Utf8,  # as given to ingest (relative paths stay relative)
+    "reader": pl.Utf8,  # the format it was read as
+    "sha256": pl.Utf8,  # of the file's bytes as stored (before any gunzip)
+    "bytes": pl.Int64,
+    "n_comments": pl.Int32,  # comments it contributed to the comments table
+}
+
 CLAIMS = {
     "claim_id": pl.Utf8,  # "<comment_id>#<position>"
     "comment_id": pl.Utf8,
@@ -81,6 +89,7 @@ LABELS = {
 ARTIFACTS: dict[str, dict[str, pl.DataType]] = {
     "comments": COMMENTS,
     "threads": THREADS,
+    "sources": SOURCES,
     "claims": CLAIMS,
     "embeddings": EMBEDDINGS,
     "embed_cache": EMBED_CACHE,

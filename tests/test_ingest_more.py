@@ -192,3 +192,18 @@ def test_real_fixtures_keep_every_comment_and_a_whole_tree(files, expected):
         listing = json.loads(paths[0].read_text(encoding="utf-8"))
         assert threads["held_back"].sum() == _more_count(listing)
         assert threads["title"].null_count() == 0
+
+
+def test_sources_record_each_input_file(tmp_path, small_corpus):
+    import hashlib
+
+    from pipeline.io import read_table
+
+    out, sources = tmp_path / "c.parquet", tmp_path / "s.parquet"
+    comments = ingest_run([small_corpus], out, sources_out=sources)
+    table = read_table(sources, "sources")
+    assert sorted(table["reader"]) == ["jsonl", "text"]
+    for row in table.iter_rows(named=True):
+        data = open(row["source_file"], "rb").read()
+        assert row["sha256"] == hashlib.sha256(data).hexdigest() and row["bytes"] == len(data)
+    assert table["n_comments"].sum() == comments.height

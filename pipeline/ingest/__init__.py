@@ -8,6 +8,7 @@ are marked.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from pipeline.ingest.quotes import link_quotes, own_text
 from pipeline.ingest.reddit import RedditReader
 from pipeline.ingest.table import CsvReader, ParquetReader
 from pipeline.io import write_table, write_text
-from pipeline.schemas import COMMENTS, THREADS
+from pipeline.schemas import COMMENTS, SOURCES, THREADS
 
 # order matters where endings overlap: specific formats sniff first, generic ones last
 READERS: dict[str, Reader] = {
@@ -80,17 +81,28 @@ def detect(path: Path, head: bytes, fmt: str = "auto") -> Reader:
     raise InputError(path, f"unknown format (not {kinds}); use --format to choose one")
 
 
-def read_file(path: Path, ctx: Context, fmt: str = "auto"):
+def read_file(path: Path, ctx: Context, fmt: str = "auto", sources: list[dict] | None = None):
+    """Parse one file; when `sources` is given, append the file's provenance to it."""
     try:
-        data = gunzip(path, path.read_bytes())
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
+    data = gunzip(path, raw)
     if not data.strip():
         raise InputError(path, "empty file: no comments")
     reader = detect(path, data[:SNIFF_BYTES], fmt)
     parsed = reader.read(path, data, ctx)
     if not parsed.comments and not ctx.skipped:
         raise InputError(path, "no comments found")
+    if sources is not None:
+        sources.append(
+            {
+                "source_file": str(path),
+                "reader": reader.name,
+                "sha256": hashlib.sha256(raw).hexdigest(),
+                "bytes": len(raw),
+            }
+        )
     return parsed
 
 
@@ -121,14 +133,17 @@ def _threads(comments: list[Comment], threads: list[Thread]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=THREADS) if rows else pl.DataFrame(schema=THREADS)
 
 
-def ingest(files: list[Path], fmt: str = "auto", ctx: Context | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read every file into (comments table, threads table); schemas COMMENTS and THREADS."""
+def ingest(
+    files: list[Path], fmt: str = "auto", ctx: Context | None = None, sources: list[dict] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read every file into (comments table, threads table); schemas COMMENTS and THREADS.
+    When `sources` is given, each file read gets a provenance row there (see `sources_table`)."""
     ctx = ctx or Context()
     comments: list[Comment] = []
     threads: list[Thread] = []
     for path in files:
         try:
-            parsed = read_file(path, ctx, fmt)
+            parsed = read_file(path, ctx, fmt, sources)
         except InputError as exc:
             ctx.report(exc)  # with --skip-bad a file that cannot be read at all is skipped whole
             continue
@@ -182,6 +197,13 @@ def _quotes_column(quotes: list[list[dict]]) -> pl.Series:
     return pl.Series("quotes", pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)).cast(COMMENTS["quotes"])
 
 
+def sources_table(sources: list[dict], comments: pl.DataFrame) -> pl.DataFrame:
+    """Provenance of every input file: reader, sha256, size and comments kept from it."""
+    counts = dict(comments.group_by("source_file").len().iter_rows())
+    rows = [{**s, "n_comments": counts.get(s["source_file"], 0)} for s in sources]
+    return pl.DataFrame(rows, schema=SOURCES) if rows else pl.DataFrame(schema=SOURCES)
+
+
 def run(
     inputs: list[str | Path],
     out: str | Path,
@@ -189,12 +211,16 @@ def run(
     threads_out: str | Path | None = None,
     skip_bad: bool = False,
     field_map: dict[str, str] | None = None,
+    sources_out: str | Path | None = None,
 ) -> pl.DataFrame:
     ctx = Context(skip_bad=skip_bad, field_map=field_map)
-    comments, threads = ingest(expand_inputs(inputs), fmt, ctx)
+    sources: list[dict] = []
+    comments, threads = ingest(expand_inputs(inputs), fmt, ctx, sources)
     write_table(comments, out, "comments")
     if threads_out is not None:
         write_table(threads, threads_out, "threads")
+    if sources_out is not None:
+        write_table(sources_table(sources, comments), sources_out, "sources")
     log = skip_log_path(out)
     if skip_bad:
         write_text("".join(_log_line(e) for e in ctx.skipped), log)
