@@ -41,6 +41,9 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/segment.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/argkp_bertopic.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench

@@ -132,18 +132,62 @@ def embed(
     say(f"embed: {embeddings.height} vectors -> {out}")
 
 
-@app.command(epilog="Example: stancemap cluster data/interim/embeddings.parquet --out data/processed/clusters.parquet")
-def cluster(
-    embeddings: Annotated[Path, typer.Argument(help="Embeddings table from `embed`.")],
+@app.command(epilog="Example: stancemap stance data/interim/claims.parquet --out data/processed/stances.parquet")
+def stance(
+    claims: Annotated[Path, typer.Argument(help="Claims table from `segment`.")],
     out: OutOpt,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Cluster claims (seeded UMAP + HDBSCAN) and place them on a 2-D map."""
+    """Stance of every claim toward each proposition in params (stance.propositions): pro, con or neither."""
+    from pipeline.stance import stage
+
+    stage.run(_params(params, overrides).stance, claims, out)
+
+
+@app.command(
+    name="train-stance",
+    epilog="Example: stancemap train-stance ../shared/eval --exclude ../shared/eval/argkp/arguments_dev.csv "
+    "--out models/stance-minilm-lora",
+)
+def train_stance(
+    data: Annotated[Path, typer.Argument(help="Folder with argq30k/ and argkp/ (the IBM Debater data).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Adapter folder to write (replaced atomically).")],
+    exclude: Annotated[
+        list[Path] | None, typer.Option(help="CSV files whose topics are never trained on (every evaluation split).")
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the training pairs.")] = 1,
+    max_pairs: Annotated[int, typer.Option(help="Training pairs used (a CPU budget: ~12 min for 16,000).")] = 16000,
+    params: ParamsOpt = Path("params.yaml"),
+    overrides: SetOpt = None,
+):
+    """Fine-tune the stance cross-encoder (a LoRA adapter on the bundled MiniLM) and write its model card."""
+    from pipeline.stance.card import write_card
+    from pipeline.stance.data import topics_of
+    from pipeline.stance.train import train
+
+    excluded = set().union(*(topics_of(path) for path in exclude or []))
+    facts = train(data, out, excluded, seed=_params(params, overrides).seed, epochs=epochs, max_pairs=max_pairs)
+    write_card(out, facts)
+    print(out)
+
+
+@app.command(
+    epilog="Example: stancemap cluster data/interim/embeddings.parquet --stances data/processed/stances.parquet "
+    "--out data/processed/clusters.parquet"
+)
+def cluster(
+    embeddings: Annotated[Path, typer.Argument(help="Embeddings table from `embed`.")],
+    out: OutOpt,
+    stances: Annotated[Path | None, typer.Option(help="Stances table: clusters are split by side.")] = None,
+    params: ParamsOpt = Path("params.yaml"),
+    overrides: SetOpt = None,
+):
+    """Cluster claims into topics (seeded UMAP + HDBSCAN), split them by side, and place them on a 2-D map."""
     from pipeline import cluster as stage
 
     p = _params(params, overrides)
-    stage.run(p.cluster, p.seed, embeddings, out)
+    stage.run(p.cluster, p.seed, embeddings, out, stances)
 
 
 @app.command(
@@ -170,7 +214,8 @@ def label(
 @app.command(
     epilog="Example: stancemap report --claims data/interim/claims.parquet --comments "
     "data/interim/comments.parquet --clusters data/processed/clusters.parquet --labels "
-    "data/processed/labels.parquet --out reports/stance_map.html --metrics reports/metrics.json"
+    "data/processed/labels.parquet --threads data/interim/threads.parquet --sources data/interim/sources.parquet "
+    "--out reports/stance_map.html --metrics reports/metrics.json"
 )
 def report(
     claims: Annotated[Path, typer.Option(help="Claims table.")],
@@ -179,13 +224,15 @@ def report(
     labels: Annotated[Path, typer.Option(help="Labels table.")],
     out: OutOpt,
     metrics: Annotated[Path | None, typer.Option(help="Also write run metrics (JSON) here.")] = None,
+    threads: Annotated[Path | None, typer.Option(help="Threads table from `ingest` (titles, links).")] = None,
+    sources: Annotated[Path | None, typer.Option(help="Input files table from `ingest` (hashes, counts).")] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Write the self-contained interactive HTML stance map."""
+    """Write the self-contained interactive HTML stance map (run date: SOURCE_DATE_EPOCH when set, else now)."""
     from pipeline import report as stage
 
-    path = stage.run(_params(params, overrides), claims, comments, clusters, labels, out, metrics)
+    path = stage.run(_params(params, overrides), claims, comments, clusters, labels, out, metrics, threads, sources)
     print(path)
 
 
@@ -209,6 +256,7 @@ def run(
     from pipeline import report as report_stage
     from pipeline import segment as segment_stage
     from pipeline.ingest.records import parse_map
+    from pipeline.stance import stage as stance_stage
 
     p = _params(params, overrides)
     at = Layout(workdir)
@@ -220,15 +268,67 @@ def run(
         ),
         ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims)),
         ("embed", lambda: embed_stage.run(p.embed, at.claims, at.embeddings, at.embed_cache)),
-        ("cluster", lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters)),
+        ("stance", lambda: stance_stage.run(p.stance, at.claims, at.stances)),
+        ("cluster", lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters, at.stances)),
         ("label", lambda: label_stage.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels)),
-        ("report", lambda: report_stage.run(p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics)),
+        (
+            "report",
+            lambda: report_stage.run(
+                p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics, at.threads, at.sources
+            ),
+        ),
     ]
     for name, step in steps:
         started = time.perf_counter()
         step()
         say(f"{name}: done in {time.perf_counter() - started:.1f} s")
     print(at.report)
+
+
+evaluate_app = typer.Typer(
+    help="Score the product's own stages against gold data.",
+    epilog="Example: stancemap evaluate segments ../shared/eval/cmv_modes/threads",
+    no_args_is_help=True,
+)
+app.add_typer(evaluate_app, name="evaluate")
+
+
+@evaluate_app.command(
+    "segments", epilog="Example: stancemap evaluate segments ../shared/eval/cmv_modes/threads --out segments.json"
+)
+def evaluate_segments(
+    folder: Annotated[Path, typer.Argument(help="Threads in the ChangeMyView modes format (.txt, .ann, .metadata).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write every score as JSON here.")] = None,
+    params: ParamsOpt = Path("params.yaml"),
+    overrides: SetOpt = None,
+):
+    """Precision, recall and F1 of claim segmentation against gold claim/premise spans, beside
+    plain sentence splitting; the last line is `MEAN segments: ...`."""
+    from pipeline.evaluate import segments as evaluation
+
+    result = evaluation.run(folder, _params(params, overrides).segment, out)
+    print(evaluation.table(result))
+
+
+@evaluate_app.command(
+    "argkp", epilog="Example: stancemap evaluate argkp ../shared/eval/argkp --split dev --out argkp_dev.json"
+)
+def evaluate_argkp(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Folder with arguments_SPLIT.csv, key_points_SPLIT.csv, labels_SPLIT.csv.")
+    ],
+    split: Annotated[str, typer.Option(help="Which split: dev, train, ...")] = "dev",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write every score as JSON here.")] = None,
+    stance: Annotated[bool, typer.Option(help="Predict stance toward each topic (the stance stage).")] = True,
+    params: ParamsOpt = Path("params.yaml"),
+    overrides: SetOpt = None,
+):
+    """Cluster each topic's arguments with the product's own stages and score them against the gold
+    key points (ARI, NMI, coverage, stance purity, stance accuracy); the last line is `MEAN ...`."""
+    from pipeline.evaluate import argkp
+
+    result = argkp.run(data_dir, split, _params(params, overrides), out, with_stance=stance)
+    print(argkp.table(result))
 
 
 def main() -> None:

@@ -1,7 +1,11 @@
-"""Cluster: claim vectors -> clusters (HDBSCAN on a seeded UMAP reduction) and 2-D map positions.
+"""Cluster: claim vectors -> topics (HDBSCAN on a seeded UMAP reduction), sides within each topic,
+and 2-D map positions.
 
-Cluster numbers are ordered by size (largest first, ties by first claim), so the same input
-always gives the same numbers; -1 marks claims HDBSCAN left unclustered, which stay in the table.
+A topic is what HDBSCAN finds. When claims have stances (the stance stage), each topic is split by
+side, so a cluster never mixes the pro and con claims of one proposition: a cluster is one
+(topic, side). HDBSCAN's noise joins the nearest topic when its similarity to that topic's centre
+is at least `reassign_min_similarity`; the rest stays unclustered (-1), never dropped. Numbers are
+ordered by size (largest first, ties by first claim), so the same input gives the same numbers.
 """
 
 from __future__ import annotations
@@ -91,14 +95,77 @@ def _small_map(vectors: np.ndarray) -> np.ndarray:
     return coords.astype(np.float32)
 
 
-def run(params: ClusterParams, seed: int, embeddings_path: str | Path, out: str | Path) -> pl.DataFrame:
+def reassign_noise(labels: np.ndarray, vectors: np.ndarray, min_similarity: float) -> np.ndarray:
+    """Unclustered claims join the topic whose centre (mean unit vector) is most similar, when that
+    cosine similarity reaches `min_similarity`; 1.0 or more turns reassignment off."""
+    topics = sorted(set(labels.tolist()) - {-1})
+    noise = np.flatnonzero(labels == -1)
+    if not topics or not len(noise) or min_similarity >= 1.0:
+        return labels
+    centres = np.stack([vectors[labels == t].mean(axis=0) for t in topics])
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    sims = vectors[noise] @ centres.T
+    best = sims.argmax(axis=1)
+    out = labels.copy()
+    keep = sims[np.arange(len(noise)), best] >= min_similarity
+    out[noise[keep]] = np.array(topics)[best[keep]]
+    return out
+
+
+def side_keys(claim_ids: list[str], stances: pl.DataFrame | None) -> list[str | None]:
+    """Each claim's side: its stance toward every proposition ("pro", or "1:pro 2:con" with
+    several propositions); None when there are no stances."""
+    if stances is None or stances.height == 0:
+        return [None] * len(claim_ids)
+    n_props = stances["proposition"].max() + 1
+    wide: dict[str, list[str]] = {}
+    for cid, prop, stance in stances.select("claim_id", "proposition", "stance").iter_rows():
+        wide.setdefault(cid, ["neither"] * n_props)[prop] = stance
+
+    def key(cid: str) -> str:
+        sides = wide.get(cid, ["neither"] * n_props)
+        return sides[0] if n_props == 1 else " ".join(f"{i + 1}:{s}" for i, s in enumerate(sides))
+
+    return [key(c) for c in claim_ids]
+
+
+def split_by_side(topics: np.ndarray, sides: list[str | None]) -> np.ndarray:
+    """Cluster ids for (topic, side) groups, numbered by size; unclustered stays -1."""
+    groups = [f"{t}\0{s}" if t >= 0 else None for t, s in zip(topics.tolist(), sides, strict=True)]
+    names = {g: i for i, g in enumerate(dict.fromkeys(g for g in groups if g is not None))}
+    return renumber(np.array([names[g] if g is not None else -1 for g in groups], dtype=np.int64))
+
+
+def assign(
+    vectors: np.ndarray, claim_ids: list[str], params: ClusterParams, seed: int, stances: pl.DataFrame | None = None
+):
+    """The whole stage on arrays: (cluster, topic, side, probability, map coordinates) per claim."""
+    topics, probabilities, coords = cluster(vectors, params, seed)
+    topics = renumber(reassign_noise(topics, vectors, params.reassign_min_similarity))
+    sides = side_keys(claim_ids, stances)
+    clusters = split_by_side(topics, sides) if any(s is not None for s in sides) else topics
+    return clusters, topics, sides, probabilities, coords
+
+
+def run(
+    params: ClusterParams,
+    seed: int,
+    embeddings_path: str | Path,
+    out: str | Path,
+    stances_path: str | Path | None = None,
+) -> pl.DataFrame:
     embeddings = read_table(embeddings_path, "embeddings")
     vectors = embeddings["vector"].to_numpy().astype(np.float32)
-    labels, probabilities, coords = cluster(vectors, params, seed)
+    stances = read_table(stances_path, "stances") if stances_path is not None else None
+    clusters, topics, sides, probabilities, coords = assign(
+        vectors, embeddings["claim_id"].to_list(), params, seed, stances
+    )
     table = pl.DataFrame(
         {
             "claim_id": embeddings["claim_id"],
-            "cluster": labels,
+            "cluster": clusters,
+            "topic": topics,
+            "side": sides,
             "probability": probabilities,
             "x": coords[:, 0],
             "y": coords[:, 1],
@@ -106,6 +173,9 @@ def run(params: ClusterParams, seed: int, embeddings_path: str | Path, out: str 
         schema=CLUSTERS,
     )
     write_table(table, out, "clusters")
-    found = len(set(labels.tolist()) - {-1})
-    say(f"cluster: {found} cluster(s), {int((labels == -1).sum())} of {len(labels)} claim(s) unclustered")
+    found = len(set(topics.tolist()) - {-1})
+    say(
+        f"cluster: {found} topic(s), {len(set(clusters.tolist()) - {-1})} cluster(s) with sides, "
+        f"{int((topics == -1).sum())} of {len(topics)} claim(s) unclustered"
+    )
     return table

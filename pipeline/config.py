@@ -21,12 +21,25 @@ class SegmentParams:
     spacy_model: str = "blank"  # "blank" = spacy.blank("en") + sentencizer; or an installed package
     min_chars: int = 12  # shorter units argue nothing ("This.", "+1")
     min_words: int = 3
+    split_clauses: bool = True  # "X, but Y" and "X; Y" are two units when both sides stand alone
+    clause_min_words: int = 4  # words each side of a clause break needs to stand alone
+    strip_openers: bool = True  # "1) So, X" is the claim "X"
+    drop_questions: bool = False  # questions stay, marked kind=question (most are annotated as claims)
     batch_size: int = 256
 
 
 @dataclass(frozen=True)
 class EmbedParams:
     model: str = "all-MiniLM-L6-v2"
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class StanceParams:
+    # the debate's propositions; every claim gets pro / con / neither toward each
+    propositions: tuple[str, ...] = ()
+    adapter: str = "models/stance-minilm-lora"  # trained by `stancemap train-stance`
+    neutral_band: float = 0.15  # |P(pro) - 0.5| below this is "neither"
     batch_size: int = 64
 
 
@@ -38,6 +51,7 @@ class ClusterParams:
     min_cluster_size: int = 12
     min_samples: int = 3
     cluster_selection_method: str = "eom"
+    reassign_min_similarity: float = 0.5  # noise joins the nearest topic this similar; 1.0 = never
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,9 @@ class LabelParams:
 class ReportParams:
     title: str = "Stance map"
     hover_chars: int = 280
+    list_chars: int = 300  # claims in lists are cut to this; the source panel shows them whole
+    source_chars: int = 20000  # longer comments open as a window around the claim, with "show all"
+    authors: str = "show"  # show | pseudonymize (stable "Author N" per run) | hide: for published reports
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,7 @@ class Params:
     seed: int = 42
     segment: SegmentParams = field(default_factory=SegmentParams)
     embed: EmbedParams = field(default_factory=EmbedParams)
+    stance: StanceParams = field(default_factory=StanceParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
     label: LabelParams = field(default_factory=LabelParams)
     report: ReportParams = field(default_factory=ReportParams)
@@ -101,6 +119,14 @@ def _apply_override(data: dict, parts: list[str], value: object, raw: str) -> No
 
 
 def _coerce(value: object, kind: type, where: str) -> object:
+    if typing.get_origin(kind) is tuple:  # tuple[str, ...]: a YAML list of strings
+        if isinstance(value, _Override):
+            value = value.value
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{where}: expected a list of non-empty strings, got {value!r}")
+        return tuple(v.strip() for v in value)
     if isinstance(value, _Override):
         value = value.text if kind is str else value.value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -168,6 +194,8 @@ def _check(p: Params) -> None:
         "label.n_key_claims": p.label.n_key_claims,
         "label.label_words": p.label.label_words,
         "report.hover_chars": p.report.hover_chars,
+        "report.list_chars": p.report.list_chars,
+        "report.source_chars": p.report.source_chars,
     }
     for key, value in positive.items():
         if value < 1:
@@ -176,8 +204,12 @@ def _check(p: Params) -> None:
         raise ConfigError(f"cluster.min_cluster_size: must be at least 2, got {p.cluster.min_cluster_size}")
     if p.cluster.cluster_selection_method not in ("eom", "leaf"):
         raise ConfigError("cluster.cluster_selection_method: must be 'eom' or 'leaf'")
+    if not 0.0 <= p.stance.neutral_band < 0.5:
+        raise ConfigError(f"stance.neutral_band: must be in [0, 0.5), got {p.stance.neutral_band}")
     if not 0.0 <= p.cluster.min_dist <= 1.0:
         raise ConfigError(f"cluster.min_dist: must be between 0 and 1, got {p.cluster.min_dist}")
+    if p.report.authors not in ("show", "pseudonymize", "hide"):
+        raise ConfigError(f"report.authors: must be show, pseudonymize or hide, got {p.report.authors!r}")
 
 
 @dataclass(frozen=True)
@@ -213,6 +245,10 @@ class Layout:
     @property
     def embed_cache(self) -> Path:
         return self.root / "data" / "interim" / "embed_cache.parquet"
+
+    @property
+    def stances(self) -> Path:
+        return self.root / "data" / "processed" / "stances.parquet"
 
     @property
     def clusters(self) -> Path:

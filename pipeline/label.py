@@ -149,16 +149,26 @@ def label(
     """One row per cluster (schema LABELS), unclustered (-1) included when present."""
     table = (
         claims.select("claim_id", "comment_id", "text")
-        .join(clusters.select("claim_id", "cluster"), on="claim_id", how="inner", maintain_order="left")
+        .join(
+            clusters.select("claim_id", "cluster", "topic", "side"), on="claim_id", how="inner", maintain_order="left"
+        )
         .join(comments.select("comment_id", "author"), on="comment_id", how="left", maintain_order="left")
         .join(embeddings, on="claim_id", how="left", maintain_order="left")
     )
     groups = {c: table.filter(pl.col("cluster") == c) for c in sorted(table["cluster"].unique().to_list())}
     keywords = keywords_per_cluster({c: g["text"].to_list() for c, g in groups.items()}, params.n_keywords)
+    topic_docs = {t: g["text"].to_list() for (t,), g in table.group_by(["topic"], maintain_order=True)}
+    topic_keywords = keywords_per_cluster(topic_docs, params.n_keywords)
     rows: dict[str, list] = {name: [] for name in LABELS}
     for c, g in groups.items():
         vectors = g["vector"].to_numpy().astype(np.float32)
+        topic = g["topic"][0]
         rows["cluster"].append(c)
+        rows["topic"].append(topic)
+        rows["side"].append(None if c == -1 else g["side"][0])
+        rows["topic_label"].append(
+            UNCLUSTERED if topic == -1 else short_label(topic_keywords[topic], params.label_words)
+        )
         rows["label"].append(UNCLUSTERED if c == -1 else short_label(keywords[c], params.label_words))
         rows["keywords"].append(keywords[c])
         rows["key_claims"].append(

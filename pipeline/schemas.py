@@ -56,6 +56,7 @@ CLAIMS = {
     "start": pl.Int32,  # comment.text[start:end] == text
     "end": pl.Int32,
     "text": pl.Utf8,
+    "kind": pl.Utf8,  # claim, premise (a reason given for the claim before it) or question
 }
 
 EMBEDDINGS = {
@@ -68,9 +69,19 @@ EMBED_CACHE = {
     "vector": VECTOR,
 }
 
+STANCES = {
+    "claim_id": pl.Utf8,
+    "proposition": pl.Int32,  # index into stance.propositions
+    "p_pro": pl.Float32,  # model's probability that the claim argues for the proposition
+    "stance": pl.Utf8,  # pro | con | neither
+}
+
 CLUSTERS = {
     "claim_id": pl.Utf8,
-    "cluster": pl.Int32,  # -1 = unclustered (HDBSCAN noise), never dropped
+    "cluster": pl.Int32,  # one (topic, side); -1 = unclustered (HDBSCAN noise), never dropped
+    "topic": pl.Int32,  # the topic HDBSCAN found; -1 = unclustered
+    "side": pl.Utf8,  # stance toward the propositions ("pro", "con", "neither", "1:pro 2:con"); null without
+
     "probability": pl.Float32,
     "x": pl.Float32,  # 2-D map coordinates
     "y": pl.Float32,
@@ -78,6 +89,9 @@ CLUSTERS = {
 
 LABELS = {
     "cluster": pl.Int32,
+    "topic": pl.Int32,  # the topic this cluster is one side of (-1 for unclustered)
+    "side": pl.Utf8,  # null when stances were not computed
+    "topic_label": pl.Utf8,  # the label of the whole topic, all sides together
     "label": pl.Utf8,
     "keywords": pl.List(pl.Utf8),
     "key_claims": pl.List(pl.Utf8),  # claim ids, most central first
@@ -93,6 +107,7 @@ ARTIFACTS: dict[str, dict[str, pl.DataType]] = {
     "claims": CLAIMS,
     "embeddings": EMBEDDINGS,
     "embed_cache": EMBED_CACHE,
+    "stances": STANCES,
     "clusters": CLUSTERS,
     "labels": LABELS,
 }

@@ -28,6 +28,22 @@ UI_NOISE = re.compile(
     re.IGNORECASE,
 )
 MAX_PIECE = 100_000  # spaCy works on pieces of at most this many characters
+# "1) ", "2a. ", "* ", "- " at the start of a unit: list markers, not part of the claim
+LIST_MARKER = re.compile(r"^(?:\(?\d{1,2}[a-z]?[).:]|[*•\-–])\s+")
+# discourse markers that open a unit but belong to no claim: "So, X" argues X
+OPENER = re.compile(
+    r"^(?:so|and|but|also|moreover|however|therefore|thus|hence|furthermore|additionally|plus|"
+    r"first(?:ly)?|second(?:ly)?|third(?:ly)?|finally|lastly|well|ok|okay|anyway|basically|"
+    r"in short|in fact|of course|that said|on the other hand|for example|for instance)\b[,:]?\s+",
+    re.IGNORECASE,
+)
+# where one sentence holds two claims: "X, but Y", "X; Y", "X, since Y" (Y then supports X).
+# "X because Y" stays one unit: on the ChangeMyView gold it is annotated whole more often than not.
+CLAUSE_BREAK = re.compile(
+    r"\s*[,;]\s*(?:but|whereas|while|although|though|yet)\s+|\s*;\s*|\s+but\s+|"
+    r"(?P<reason>\s*,\s*since\s+)",
+    re.IGNORECASE,
+)
 
 
 def load_nlp(name: str):
@@ -72,6 +88,47 @@ def argues_something(unit: str, params: SegmentParams) -> bool:
     return len(WORD.findall(URL.sub(" ", unit))) >= params.min_words
 
 
+def _strip_openers(text: str, start: int, end: int) -> int:
+    """New start after list markers and discourse openers ("1) So, X" -> "X")."""
+    while True:
+        m = LIST_MARKER.match(text, start, end) or OPENER.match(text, start, end)
+        if not m or m.end() >= end:
+            return start
+        start = m.end()
+
+
+def units_of(text: str, params: SegmentParams) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of the units in one sentence: split at clause breaks where both sides
+    stand on their own (at least `clause_min_words` words each); kind is question, premise or claim."""
+    start, end = 0, len(text.rstrip())
+    start = len(text) - len(text.lstrip())
+    if params.strip_openers:
+        start = _strip_openers(text, start, end)
+    bounds = [(start, end, False)]
+    if params.split_clauses:
+        bounds = []
+        pos, reason = start, False
+        for m in CLAUSE_BREAK.finditer(text, start, end):
+            left, right = text[pos : m.start()], text[m.end() : end]
+            if min(len(WORD.findall(left)), len(WORD.findall(right))) >= params.clause_min_words:
+                bounds.append((pos, m.start(), reason))
+                pos, reason = m.end(), m.group("reason") is not None
+        bounds.append((pos, end, reason))
+    units = []
+    for s, e, is_reason in bounds:
+        if params.strip_openers:
+            s = _strip_openers(text, s, e)
+        while e > s and text[e - 1] in " ,;:":
+            e -= 1
+        kind = (
+            "question"
+            if text[s:e].endswith("?") or text[e:end].lstrip().startswith("?")
+            else ("premise" if is_reason else "claim")
+        )
+        units.append((s, e, kind))
+    return units
+
+
 def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
     """Claims (schema CLAIMS) of every comment, in comment order, then text order."""
     texts = comments["text"].to_list()
@@ -87,20 +144,22 @@ def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
     position: dict[int, int] = {}
     for (row, base, _), doc in track(zip(pieces, docs, strict=True), len(pieces), "segment"):
         for sent in doc.sents:
-            raw = sent.text
-            lead = len(raw) - len(raw.lstrip())
-            unit = raw.strip()
-            if not unit or not argues_something(unit, params):
-                continue
-            start = base + sent.start_char + lead
-            n = position.get(row, 0)
-            position[row] = n + 1
-            out["claim_id"].append(f"{ids[row]}#{n}")
-            out["comment_id"].append(ids[row])
-            out["position"].append(n)
-            out["start"].append(start)
-            out["end"].append(start + len(unit))
-            out["text"].append(unit)
+            for s, e, kind in units_of(sent.text, params):
+                unit = sent.text[s:e]
+                if not unit or not argues_something(unit, params):
+                    continue
+                if kind == "question" and params.drop_questions:
+                    continue
+                start = base + sent.start_char + s
+                n = position.get(row, 0)
+                position[row] = n + 1
+                out["claim_id"].append(f"{ids[row]}#{n}")
+                out["comment_id"].append(ids[row])
+                out["position"].append(n)
+                out["start"].append(start)
+                out["end"].append(start + len(unit))
+                out["text"].append(unit)
+                out["kind"].append(kind)
     return pl.DataFrame(out, schema=CLAIMS)
 
 

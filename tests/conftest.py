@@ -14,6 +14,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# the report shows its run date; a fixed one (the reproducible-builds convention) lets tests compare
+# whole reports byte for byte, in process and in the DVC subprocesses, which inherit the environment
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1771941791")
 
 
 def shared_path(*parts: str) -> Path:
@@ -181,3 +184,24 @@ def chromium_path() -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+def claims_frame(*texts: str, end: int | None = None):
+    """A claims table (schema CLAIMS) of one comment "c" holding `texts`."""
+    import polars as pl
+
+    from pipeline.schemas import CLAIMS
+
+    n = len(texts)
+    return pl.DataFrame(
+        {
+            "claim_id": [f"c#{i}" for i in range(n)],
+            "comment_id": ["c"] * n,
+            "position": list(range(n)),
+            "start": [0] * n,
+            "end": [end if end is not None else len(t) for t in texts],
+            "text": list(texts),
+            "kind": ["claim"] * n,
+        },
+        schema=CLAIMS,
+    )

@@ -8,7 +8,14 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+COMMANDS = sorted(
+    [c.name or c.callback.__name__ for c in app.registered_commands]
+    + [
+        f"{group.name} {c.name or c.callback.__name__}"
+        for group in app.registered_groups
+        for c in group.typer_instance.registered_commands
+    ]
+)
 runner = CliRunner()
 
 
@@ -18,7 +25,7 @@ def test_all_stage_commands_exist():
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_an_example(command):
-    result = runner.invoke(app, [command, "--help"])
+    result = runner.invoke(app, [*command.split(), "--help"])
     assert result.exit_code == 0, result.output
     assert "Example: stancemap " + command in " ".join(result.output.split())
 

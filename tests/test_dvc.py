@@ -31,18 +31,20 @@ def test_second_repro_reruns_nothing_and_matches_stancemap_run(tmp_path, demo_ru
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "data" / "raw", tmp_path / "data" / "raw")
     shutil.copytree(REPO / "pipeline", tmp_path / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "models", tmp_path / "models")  # the committed stance adapter
     assert dvc("init", "--no-scm", "-q", cwd=tmp_path).returncode == 0
     first = dvc("repro", cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
-    for stage in ["ingest", "segment", "embed", "cluster", "label", "report"]:
+    for stage in ["ingest", "segment", "embed", "stance", "cluster", "label", "report"]:
         assert f"Running stage '{stage}'" in first.stdout
+    assert "Running stage 'train_stance'" not in first.stdout  # frozen: the adapter is committed
     second = dvc("repro", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "Running stage" not in second.stdout
     assert "Data and pipelines are up to date." in second.stdout
     # separate processes under DVC give the very bytes of the in-process run
     at, ref = Layout(tmp_path), Layout(demo_run)
-    for name in ["comments", "claims", "embeddings", "clusters", "labels", "report"]:
+    for name in ["comments", "claims", "embeddings", "stances", "clusters", "labels", "report"]:
         assert getattr(at, name).read_bytes() == getattr(ref, name).read_bytes(), name
     # a param change reruns only the stages that read it
     params = (tmp_path / "params.yaml").read_text(encoding="utf-8")

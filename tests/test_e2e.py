@@ -60,7 +60,7 @@ def test_rerun_is_byte_identical_and_uses_the_cache(demo_run, tmp_path):
     shutil.copy(demo_run / "params.yaml", tmp_path / "params.yaml")
     run_pipeline(tmp_path)
     at, ref = Layout(tmp_path), Layout(demo_run)
-    for name in ["comments", "claims", "embeddings", "clusters", "labels", "report", "metrics"]:
+    for name in ["comments", "claims", "embeddings", "stances", "clusters", "labels", "report", "metrics"]:
         assert getattr(at, name).read_bytes() == getattr(ref, name).read_bytes(), name
     # a rerun in place takes every vector from the cache, and changes nothing
     cache_before = at.embed_cache.read_bytes()

@@ -6,28 +6,11 @@ from pipeline.config import EmbedParams
 from pipeline.embed import cache_key, embed, read_cache, resolve_model
 from pipeline.embed import run as embed_run
 from pipeline.io import read_table, write_table
+from tests.conftest import claims_frame
 
 
 def claims_of(*texts: str) -> pl.DataFrame:
-    n = len(texts)
-    return pl.DataFrame(
-        {
-            "claim_id": [f"c#{i}" for i in range(n)],
-            "comment_id": ["c"] * n,
-            "position": list(range(n)),
-            "start": [0] * n,
-            "end": [len(t) for t in texts],
-            "text": list(texts),
-        },
-        schema={
-            "claim_id": pl.Utf8,
-            "comment_id": pl.Utf8,
-            "position": pl.Int32,
-            "start": pl.Int32,
-            "end": pl.Int32,
-            "text": pl.Utf8,
-        },
-    )
+    return claims_frame(*texts)
 
 
 def test_cache_embeds_each_text_once(tmp_path, fake_embedder):

@@ -4,27 +4,11 @@ import pytest
 from pipeline.errors import StancemapError
 from pipeline.io import atomic_path, read_table, write_table
 from pipeline.schemas import SchemaError
+from tests.conftest import claims_frame
 
 
 def claims(n: int = 2) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "claim_id": [f"c#{i}" for i in range(n)],
-            "comment_id": ["c"] * n,
-            "position": list(range(n)),
-            "start": [0] * n,
-            "end": [1] * n,
-            "text": ["x"] * n,
-        },
-        schema={
-            "claim_id": pl.Utf8,
-            "comment_id": pl.Utf8,
-            "position": pl.Int32,
-            "start": pl.Int32,
-            "end": pl.Int32,
-            "text": pl.Utf8,
-        },
-    )
+    return claims_frame(*(["x"] * n))
 
 
 def test_round_trip_and_byte_identical_rewrites(tmp_path):

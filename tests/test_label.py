@@ -4,6 +4,7 @@ import polars as pl
 from pipeline.config import LabelParams, SegmentParams
 from pipeline.ingest import expand_inputs, ingest
 from pipeline.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
+from pipeline.schemas import CLUSTERS
 from pipeline.segment import load_nlp, segment
 from tests.conftest import TOPICS, FakeEmbedder
 
@@ -35,20 +36,25 @@ def test_label_table_counts_comments_and_authors(small_corpus):
     embeddings = pl.DataFrame({"claim_id": claims["claim_id"], "vector": vectors})
     topic = claims["comment_id"].str.extract(r"jsonl:demo:([a-z]+)\d", 1)
     mapping = {"theft": 0, "security": 1, "hypocrisy": 2}
+    cluster_of = [mapping.get(t, -1) for t in topic.to_list()]
     clusters = pl.DataFrame(
         {
             "claim_id": claims["claim_id"],
-            "cluster": [mapping.get(t, -1) for t in topic.to_list()],
+            "cluster": cluster_of,
+            "topic": [0 if c in (0, 1) else c for c in cluster_of],  # clusters 0 and 1: two sides of topic 0
+            "side": ["pro" if c == 0 else "con" if c == 1 else None for c in cluster_of],
             "probability": [1.0] * claims.height,
             "x": [0.0] * claims.height,
             "y": [0.0] * claims.height,
         },
-        schema={"claim_id": pl.Utf8, "cluster": pl.Int32, "probability": pl.Float32, "x": pl.Float32, "y": pl.Float32},
+        schema=CLUSTERS,
     )
     labels = label(claims, comments, clusters, embeddings, LabelParams())
     rows = {r["cluster"]: r for r in labels.iter_rows(named=True)}
     assert set(rows) == {-1, 0, 1, 2}
-    assert rows[-1]["label"] == UNCLUSTERED
+    assert rows[-1]["label"] == UNCLUSTERED and rows[-1]["side"] is None
+    assert (rows[0]["topic"], rows[0]["side"]) == (0, "pro") and (rows[1]["topic"], rows[1]["side"]) == (0, "con")
+    assert rows[0]["topic_label"] == rows[1]["topic_label"] != rows[0]["label"]
     assert rows[0]["n_claims"] == 6 and rows[0]["n_comments"] == 6
     # authors user1..user6 and user0 rotate: six comments, six distinct authors at most
     assert 1 <= rows[0]["n_authors"] <= 6

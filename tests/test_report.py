@@ -1,15 +1,26 @@
 import json
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipeline.config import Params, SegmentParams
+from pipeline import cluster as cluster_stage
+from pipeline import embed as embed_stage
+from pipeline import ingest as ingest_stage
+from pipeline import label as label_stage
+from pipeline import report as report_stage
+from pipeline import segment as segment_stage
+from pipeline.config import Layout, Params, SegmentParams, load_params
+from pipeline.errors import ConfigError
 from pipeline.ingest import expand_inputs, ingest
-from pipeline.report.figures import hover_text, stance_map
-from pipeline.report.render import build_report, script_json
+from pipeline.report import data as pagedata
+from pipeline.report.figures import hover_text, reply_graph, stance_map, threads_chart
+from pipeline.report.graph import cluster_replies, reply_edges, reply_nodes
+from pipeline.report.provenance import author_names, run_date
+from pipeline.report.render import build_report, script_json, web_url
 from pipeline.segment import load_nlp, segment
-from tests.conftest import write_jsonl
+from tests.conftest import TOPICS, FakeEmbedder, write_jsonl
 
 HOSTILE = [
     "<script>window.__pwned = 1</script> Distillation is theft of the lab's work.",
@@ -21,6 +32,76 @@ HOSTILE = [
     "<style>body{display:none}</style> Terms of service breaches are a contract matter.",
     "Emoji \U0001f916\U0001f525 and line\u2028separators in an argument about imitation.",
 ]
+MORE_HOSTILE = [
+    '<svg onload="window.__pwned=5"></svg> ${window.__pwned=6} `${x}` <!-- a comment --> is still theft.',
+    '<iframe src="https://evil.example/"></iframe></textarea><link rel=stylesheet href=https://evil.example/x.css> '
+    "export controls leak.",
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467 family emoji, \u202bembedded RTL\u202c and \u2066isolates\u2069 "
+    "in a fair use argument.",
+    '=HYPERLINK("https://evil.example","x") spreadsheet formulas must not run in the CSV download.',
+]
+BIG = 1_000_000  # characters in the one huge comment
+
+
+def hostile_records() -> list[dict]:
+    """Hostile comments (markup, scripts, bidi controls, zero-width names, a 1 MB comment) mixed into
+    the three-topic debate, with replies between them and hostile URLs."""
+    texts = HOSTILE + MORE_HOSTILE + [t for topic in TOPICS.values() for t in topic]
+    records = []
+    for i, text in enumerate(texts):
+        records.append(
+            {
+                "id": f"h{i}",
+                "parent": f"h{i - 1}" if i % 4 else None,
+                "author": ["<b>mallory</b>", "eve\u202etxt.exe", "zero\u200bwidth", "\U0001f608 devil", "{{ name }}"][
+                    i % 5
+                ],
+                "time": 1771941791 + 60 * i,
+                "text": text,
+                "thread": "<i>hostile</i>-thread" if (i // 4) % 2 else "plain-thread",
+                "url": [
+                    "javascript:window.__pwned=7",
+                    "data:text/html,<script>alert(1)</script>",
+                    f"https://example.org/c/{i}",
+                    "  https://example.org/spaces",
+                ][i % 4],
+            }
+        )
+    # a pasted log: one short claim, then a megabyte with no sentence break (one huge claim)
+    big = ("Theft is theft at any length. " + "log line without an end " * (BIG // 24 + 1))[:BIG]
+    records.append(
+        {
+            "id": "big",
+            "parent": "h0",
+            "author": "verbose",
+            "time": 1771950000,
+            "text": big,
+            "thread": "plain-thread",
+            "url": "https://example.org/big",
+        }
+    )
+    return records
+
+
+def hostile_run(folder: Path, overrides: tuple[str, ...] = ()) -> Layout:
+    """The real stages on the hostile corpus: ingest, segment (spaCy blank), embed (fake), cluster,
+    label, report. Returns where everything went."""
+    at = Layout(folder)
+    at.raw.mkdir(parents=True, exist_ok=True)
+    write_jsonl(at.raw / "hostile.jsonl", hostile_records())
+    (at.raw / "dump.txt").write_text(
+        "> </script><script>window.__pwned=8</script>\n<b>bold</b> claims about theft and the paid tokens.\n"
+        "\u202eevil right to left line about the national security matter\n",
+        encoding="utf-8",
+    )
+    p = load_params(None, ["cluster.min_cluster_size=3", *overrides])
+    ingest_stage.run([at.raw], at.comments, threads_out=at.threads, sources_out=at.sources)
+    segment_stage.run(p.segment, at.comments, at.claims)
+    embed_stage.run(p.embed, at.claims, at.embeddings, None, embedder=FakeEmbedder())
+    cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters)
+    label_stage.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels)
+    report_stage.run(p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics, at.threads, at.sources)
+    return at
 
 
 def tables(tmp_path, texts):
@@ -28,7 +109,7 @@ def tables(tmp_path, texts):
         {
             "id": i,
             "parent": i - 1 if i else None,
-            "author": f"<b>user{i}</b>\u202e",
+            "author": f"<b>user{i % 3}</b>\u202e",
             "time": 0,
             "text": t,
             "url": "javascript:alert(1)" if i == 0 else f"https://example.org/c/{i}",
@@ -71,6 +152,10 @@ def tables(tmp_path, texts):
     return claims, comments, clusters, labels
 
 
+def points_of(claims, comments, clusters, mode="show"):
+    return pagedata.points_table(claims, comments, clusters, author_names(comments["author"], mode))
+
+
 def test_script_json_cannot_close_its_script_element():
     nasty = {"t": "</script><script>alert(1)</script>\u2028<!--"}
     encoded = script_json(nasty)
@@ -83,21 +168,121 @@ def test_hover_text_escapes_markup():
     assert "<script>" not in text and "&lt;script&gt;" in text and "&lt;b&gt;me" in text and "a &amp; b" in text
 
 
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        ("https://example.org/x", True),
+        ("HTTP://a.b", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,x", False),
+        (" https://a.b", False),
+        (None, False),
+        ("https://a.b/x y", False),
+    ],
+)
+def test_only_web_urls_become_links(url, ok):
+    assert web_url(url) is ok
+
+
 def test_figure_has_a_trace_per_cluster_and_customdata(tmp_path):
     claims, comments, clusters, labels = tables(tmp_path, HOSTILE)
-    points = (
-        claims.join(clusters, on="claim_id")
-        .join(comments.select("comment_id", "author", "thread_id"), on="comment_id")
-        .with_row_index("index")
-    )
-    fig = stance_map(points, labels).to_dict()
+    fig = stance_map(points_of(claims, comments, clusters), labels).to_dict()
     assert [t["meta"]["cluster"] for t in fig["data"]] == [0, 1, -1]
     assert sum(len(t["x"]) for t in fig["data"]) == claims.height
     assert all(t["type"] == "scatter" for t in fig["data"])
+    assert all("symbol" not in t["marker"] for t in fig["data"])  # no sides yet: plain circles
     assert fig["data"][0]["name"].startswith("0: &lt;i&gt;theft")
     for trace in fig["data"]:
         for hover in trace["hovertext"]:
             assert "<script" not in hover and "<img" not in hover
+
+
+def test_sides_set_marker_symbols_and_the_panel_split_when_a_stance_column_exists(tmp_path):
+    claims, comments, clusters, labels = tables(tmp_path, HOSTILE)
+    sides = ["pro", "con", None] * claims.height
+    claims = claims.with_columns(stance=pl.Series(sides[: claims.height], dtype=pl.Utf8))
+    points = points_of(claims, comments, clusters)
+    fig = stance_map(points, labels).to_dict()
+    first = points.filter(pl.col("cluster") == 0)["side"].to_list()
+    assert fig["data"][0]["marker"]["symbol"] == [
+        {"pro": "triangle-up", "con": "triangle-down"}.get(s, "circle") for s in first
+    ]
+    panel = pagedata.cluster_panel(points, labels)
+    assert panel[0]["sides"] == {s: first.count(s) for s in set(first) - {None}}
+
+
+def test_cluster_panel_has_every_cluster_threads_authors_and_no_sides_yet(tmp_path):
+    claims, comments, clusters, labels = tables(tmp_path, HOSTILE)
+    points = points_of(claims, comments, clusters)
+    panel = pagedata.cluster_panel(points, labels.filter(pl.col("cluster") >= 0))  # -1 missing from labels
+    assert [c["cluster"] for c in panel] == [0, 1, -1]
+    assert panel[-1]["label"] == "Unclustered"
+    assert sum(c["n_claims"] for c in panel) == claims.height
+    assert all(c["sides"] is None for c in panel)
+    assert panel[0]["threads"] == [["hostile", panel[0]["n_claims"]]]
+    assert panel[0]["n_authors"] == points.filter(pl.col("cluster") == 0)["real_author"].n_unique()
+    assert panel[0]["key_claims"] == [0]
+
+
+def test_reply_counts_between_clusters_are_per_comment_pair():
+    # comment b (claims in clusters 1 and 2) replies to a (claims in 0, 0); c (cluster 0) replies to b;
+    # d (unclustered) replies to a: left out
+    points = pl.DataFrame(
+        {
+            "comment_id": ["a", "a", "b", "b", "b", "c", "d"],
+            "cluster": [0, 0, 1, 2, 2, 0, -1],
+            "x": [0.0, 2.0, 4.0, 6.0, 6.0, 0.0, 1.0],
+            "y": [0.0] * 7,
+        }
+    )
+    comments = pl.DataFrame({"comment_id": ["a", "b", "c", "d"], "parent_id": [None, "a", "b", "a"]})
+    replies = cluster_replies(points, comments)
+    assert replies.rows() == [(0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 0, 1)]
+    edges = reply_edges(replies)
+    assert edges.select("a", "b", "a_to_b", "b_to_a", "total").rows() == [(0, 1, 1, 1, 2), (0, 2, 1, 1, 2)]
+    assert edges["rebuttals"].null_count() == edges.height  # no stance, no rebuttals
+    nodes = reply_nodes(points, replies, {0: "zero", 1: "one", 2: "two"})
+    assert nodes.select("cluster", "n_claims", "label", "within").rows() == [
+        (0, 3, "zero", 0),
+        (1, 1, "one", 0),
+        (2, 2, "two", 0),
+    ]
+    fig = reply_graph(nodes, edges).to_dict()
+    assert fig["data"][-1]["customdata"] == [0, 1, 2]
+    assert "rebuttals: not computed" in fig["data"][-2]["hovertext"][0]
+
+
+def test_threads_chart_stacks_each_threads_share_per_cluster():
+    threads = [{"thread": "<b>t</b>", "source": "jsonl", "n_claims": 4, "clusters": {0: 3, -1: 1}}]
+    fig = threads_chart(threads, {0: "zero", -1: "Unclustered"}).to_dict()
+    assert [t["x"][0] for t in fig["data"]] == [75.0, 25.0]
+    assert fig["data"][0]["y"] == ["&lt;b&gt;t&lt;/b&gt; (jsonl)"]
+
+
+def test_authors_pseudonymized_are_stable_and_hidden_are_gone(tmp_path):
+    claims, comments, clusters, labels = tables(tmp_path, HOSTILE)
+    names = author_names(comments["author"], "pseudonymize")
+    assert names == author_names(comments["author"], "pseudonymize")
+    assert sorted(names.values()) == ["Author 1", "Author 2", "Author 3"]
+    for mode in ["pseudonymize", "hide"]:
+        page, _ = build_report(
+            claims,
+            comments,
+            clusters,
+            labels,
+            load_params(None, [f"report.authors={mode}"]),
+            run_date="2026-01-01T00:00:00Z",
+        )
+        assert "user1" not in page
+    with pytest.raises(ConfigError, match="report.authors"):
+        load_params(None, ["report.authors=maybe"])
+
+
+def test_run_date_honours_source_date_epoch():
+    assert run_date({"SOURCE_DATE_EPOCH": "1700000000"}) == "2023-11-14T22:13:20Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", run_date({}))
+    with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
+        run_date({"SOURCE_DATE_EPOCH": "yesterday"})
 
 
 def test_page_is_self_contained_and_keeps_hostile_text_inert(tmp_path):
@@ -113,6 +298,74 @@ def test_page_is_self_contained_and_keeps_hostile_text_inert(tmp_path):
         assert needle not in page
     assert "&lt;i&gt;theft&lt;/i&gt;" in page  # cluster label escaped by the template
     assert page.count("</script>") == page.count("<script")  # nothing closed a script early
+
+
+@pytest.mark.slow  # UMAP's first compile
+def test_hostile_pipeline_run_gives_an_inert_report_with_provenance(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    at = hostile_run(tmp_path)
+    page = at.report.read_text(encoding="utf-8")
+    sources = pl.read_parquet(at.sources)
+    for sha in sources["sha256"]:
+        assert sha in page  # every input file's hash is in the method section
+    assert "2023-11-14T22:13:20Z" in page
+    assert page.count("</script>") == page.count("<script") == 6
+    assert not re.search(r"<(img|svg|iframe|style|link)\b[^>]*(onerror|onload|src=|href=)", page.split("<script")[0])
+    assert not re.search(r'<a [^>]*href="(?!https?://|#)', page.split("<script")[0])  # the only links are to the web
+    data = json.loads(re.search(r'id="stancemap-data">(.*?)</script>', page, re.S).group(1))
+    assert max(len(c["text"]) for c in data["comments"]) == BIG
+    assert data["settings"]["authors"] == "show"
+    # byte-identical on a rerun with the same SOURCE_DATE_EPOCH
+    first = at.report.read_bytes()
+    report_stage.run(
+        load_params(None, ["cluster.min_cluster_size=3"]),
+        at.claims,
+        at.comments,
+        at.clusters,
+        at.labels,
+        at.report,
+        None,
+        at.threads,
+        at.sources,
+    )
+    assert at.report.read_bytes() == first
+
+
+@pytest.mark.slow
+def test_report_cli_takes_threads_and_sources(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    at = hostile_run(tmp_path)
+    out = tmp_path / "again.html"
+    (tmp_path / "params.yaml").write_text("seed: 42\n", encoding="utf-8")  # the defaults, as hostile_run uses
+    args = [
+        "--quiet",
+        "report",
+        "--claims",
+        str(at.claims),
+        "--comments",
+        str(at.comments),
+        "--clusters",
+        str(at.clusters),
+        "--labels",
+        str(at.labels),
+        "--threads",
+        str(at.threads),
+        "--sources",
+        str(at.sources),
+        "--out",
+        str(out),
+        "--params",
+        str(tmp_path / "params.yaml"),
+        "--set",
+        "cluster.min_cluster_size=3",
+    ]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == at.report.read_bytes()
 
 
 @pytest.mark.parametrize("size", [1, 12_000])

@@ -12,7 +12,8 @@ from typing import Protocol
 
 from pipeline.errors import InputError
 
-QUOTE_LINE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
+# ">" or its HTML escape, as pasted from pages and some exports
+QUOTE_LINE = re.compile(r"^[ \t]*(?:>|&gt;).*$", re.MULTILINE)
 DELETED_TEXTS = {"[deleted]", "[removed]", "[dead]", "[flagged]"}
 
 

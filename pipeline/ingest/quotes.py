@@ -17,7 +17,7 @@ MIN_QUOTE_CHARS = 12  # shorter quotes ("> yes") match too much to link
 FUZZY_CUTOFF = 90.0
 MAX_CANDIDATES = 500  # earlier comments searched per quote, nearest first (bounds the cost)
 _SPACE = re.compile(r"\s+")
-_QUOTE_MARK = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
+_QUOTE_MARK = re.compile(r"^[ \t]*(?:>|&gt;)[ \t]?", re.MULTILINE)
 
 
 def normalise(text: str) -> str:

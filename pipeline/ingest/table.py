@@ -22,16 +22,16 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
-def _rows(reader_name: str, path: Path, frame: pl.DataFrame, ctx: Context) -> Parsed:
-    missing = missing_required(set(frame.columns), ctx.field_map)
+def _rows(reader_name: str, path: Path, columns: list[str], records, ctx: Context) -> Parsed:
+    missing = missing_required(set(columns), ctx.field_map)
     if missing:
         raise InputError(
             path,
-            f"missing column(s) {', '.join(missing)}; columns are {', '.join(frame.columns)[:200]}"
+            f"missing column(s) {', '.join(missing)}; columns are {', '.join(columns)[:200]}"
             " (use --map FIELD=COLUMN)",
         )
     parsed = Parsed()
-    for number, record in enumerate(frame.iter_rows(named=True), start=1):
+    for number, record in enumerate(records, start=1):
         try:
             parsed.comments.append(
                 comment_from_record(record, ctx.field_map, path, reader_name, locator=f"row {number}")
@@ -60,7 +60,7 @@ class CsvReader:
             raise
         except BaseException as exc:  # ComputeError, NoDataError, ... or a panic from native code
             raise InputError(path, f"not a readable CSV table: {_first_line(exc)}") from None
-        return _rows(self.name, path, frame, ctx)
+        return _rows(self.name, path, frame.columns, frame.iter_rows(named=True), ctx)
 
 
 class ParquetReader:
@@ -73,14 +73,14 @@ class ParquetReader:
     def read(self, path: Path, data: bytes, ctx: Context) -> Parsed:
         import pyarrow.parquet as pq
 
-        # pyarrow, not polars, decodes here: it reports a corrupt file as an error where
-        # polars' streaming decoder can panic
+        # pyarrow, not polars, decodes here, and validates every value (UTF-8 included): a
+        # corrupt file is then an error, where polars can panic on the bad bytes
         try:
-            frame = pl.from_arrow(pq.read_table(io.BytesIO(data)))
+            table = pq.read_table(io.BytesIO(data))
+            table.validate(full=True)
+            records = table.to_pylist()
         except _SYSTEM:
             raise
         except BaseException as exc:  # ArrowInvalid, OSError, ... or a panic from native code
             raise InputError(path, f"not a readable Parquet file: {_first_line(exc)}") from None
-        if not isinstance(frame, pl.DataFrame):
-            raise InputError(path, "not a table of comments")
-        return _rows(self.name, path, frame, ctx)
+        return _rows(self.name, path, table.column_names, records, ctx)

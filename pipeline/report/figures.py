@@ -32,26 +32,45 @@ PALETTE = [
 ]
 UNCLUSTERED_COLOUR = "#a8a8a8"
 WEBGL_FROM = 5000  # points; SVG is crisper below, WebGL keeps large maps responsive
+# marker per side, once a stance stage gives claims one; a claim with no side is a circle
+SIDE_SYMBOLS = {"pro": "triangle-up", "con": "triangle-down", "neither": "square", "unknown": "circle"}
 
 
 def colour(cluster: int) -> str:
     return UNCLUSTERED_COLOUR if cluster < 0 else PALETTE[cluster % len(PALETTE)]
 
 
-def hover_text(claim: str, author: str | None, thread: str, label: str, limit: int) -> str:
-    """Escaped, wrapped hover label: cluster label, claim, author and thread."""
+def symbol(side: str | None) -> str:
+    """The marker for a side; a mix of sides toward several propositions ("1:pro 2:con") is a diamond."""
+    return SIDE_SYMBOLS.get(side or "unknown", "diamond")
+
+
+def hover_text(
+    claim: str,
+    author: str | None,
+    thread: str,
+    label: str,
+    limit: int,
+    side: str | None = None,
+    no_author: str = "unknown author",
+) -> str:
+    """Escaped, wrapped hover label: cluster label, claim, author, thread (and side, once known)."""
     short = claim if len(claim) <= limit else claim[: limit - 1].rstrip() + "…"
     lines = textwrap.wrap(short, 70) or [""]
     body = "<br>".join(html.escape(line) for line in lines)
-    who = html.escape(author) if author else "unknown author"
-    return f"<b>{html.escape(label)}</b><br>{body}<br><i>{who} · {html.escape(thread)}</i>"
+    who = html.escape(author if author else no_author)
+    where = f"{who} · {html.escape(thread or '')}" + (f" · side: {html.escape(side)}" if side else "")
+    return f"<b>{html.escape(label)}</b><br>{body}<br><i>{where}</i>"
 
 
-def stance_map(points: pl.DataFrame, labels: pl.DataFrame, hover_chars: int = 280) -> go.Figure:
+def stance_map(
+    points: pl.DataFrame, labels: pl.DataFrame, hover_chars: int = 280, no_author: str = "unknown author"
+) -> go.Figure:
     """Claims as points on the 2-D map, one trace per cluster (the legend toggles them).
 
     `points` needs claim_id, cluster, x, y, text, author, thread_id and `index` (the claim's
-    row in the report's data, carried as customdata so a click can find its source).
+    row in the report's data, carried as customdata so a click can find its source); an optional
+    `side` column sets each marker's symbol.
     """
     names = dict(zip(labels["cluster"].to_list(), labels["label"].to_list(), strict=True))
     scatter = go.Scattergl if points.height >= WEBGL_FROM else go.Scatter
@@ -60,11 +79,15 @@ def stance_map(points: pl.DataFrame, labels: pl.DataFrame, hover_chars: int = 28
     for c in clusters:
         part = points.filter(pl.col("cluster") == c)
         label = names.get(c, f"cluster {c}")
+        sides = part["side"].to_list() if "side" in part.columns else [None] * part.height
         hover = [
-            hover_text(t, a, th, label, hover_chars)
-            for t, a, th in zip(part["text"], part["author"], part["thread_id"], strict=True)
+            hover_text(t, a, th, label, hover_chars, sd, no_author)
+            for t, a, th, sd in zip(part["text"], part["author"], part["thread_id"], sides, strict=True)
         ]
         name = f"{label} ({part.height})" if c < 0 else f"{c}: {label} ({part.height})"
+        marker = {"color": colour(c), "size": 6 if c < 0 else 8, "opacity": 0.5 if c < 0 else 0.85}
+        if any(s is not None for s in sides):
+            marker["symbol"] = [symbol(s) for s in sides]
         fig.add_trace(
             scatter(
                 x=part["x"].to_list(),
@@ -74,7 +97,8 @@ def stance_map(points: pl.DataFrame, labels: pl.DataFrame, hover_chars: int = 28
                 hovertext=hover,
                 hoverinfo="text",
                 customdata=part["index"].to_list(),
-                marker={"color": colour(c), "size": 6 if c < 0 else 8, "opacity": 0.5 if c < 0 else 0.85},
+                marker=marker,
+                unselected={"marker": {"opacity": 0.06}},
                 meta={"cluster": c},
             )
         )
@@ -87,5 +111,131 @@ def stance_map(points: pl.DataFrame, labels: pl.DataFrame, hover_chars: int = 28
         hoverlabel={"align": "left"},
         dragmode="pan",
         uirevision="stancemap",
+    )
+    return fig
+
+
+GRAPH_EDGES = 40  # the busiest pairs drawn; more make a hairball (the page's table and downloads hold all)
+
+
+def _widths(total: int, most: int) -> int:
+    """Line width bucket (1-6) for an edge: few traces, whatever the number of edges."""
+    return 1 + min(5, int(5 * total / most)) if most else 1
+
+
+def reply_graph(nodes: pl.DataFrame, edges: pl.DataFrame, max_edges: int = GRAPH_EDGES) -> go.Figure:
+    """Clusters as nodes (at their centre on the map, sized by claims) and replies between them as
+    edges (wider for more; the `max_edges` busiest pairs). `nodes`: cluster, label, n_claims, x, y,
+    within; `edges`: one row per unordered pair with a, b, a_to_b, b_to_a, total, rebuttals."""
+    fig = go.Figure()
+    pos = {r["cluster"]: (r["x"], r["y"]) for r in nodes.iter_rows(named=True)}
+    names = dict(zip(nodes["cluster"].to_list(), nodes["label"].to_list(), strict=True))
+    drawn = edges.sort("total", "a", "b", descending=[True, False, False]).head(max_edges)
+    most = max(drawn["total"].to_list(), default=0)
+    buckets: dict[int, tuple[list, list]] = {}
+    mids_x, mids_y, mids_text = [], [], []
+    for e in drawn.iter_rows(named=True):
+        (x0, y0), (x1, y1) = pos[e["a"]], pos[e["b"]]
+        xs, ys = buckets.setdefault(_widths(e["total"], most), ([], []))
+        xs.extend([x0, x1, None])
+        ys.extend([y0, y1, None])
+        mids_x.append((x0 + x1) / 2)
+        mids_y.append((y0 + y1) / 2)
+        rebuttals = "not computed" if e["rebuttals"] is None else str(e["rebuttals"])
+        mids_text.append(
+            f"<b>{e['a']}: {html.escape(names[e['a']])}</b> ↔ <b>{e['b']}: {html.escape(names[e['b']])}</b><br>"
+            f"{e['a_to_b']} repl{'y' if e['a_to_b'] == 1 else 'ies'} from {e['a']} to {e['b']}, "
+            f"{e['b_to_a']} from {e['b']} to {e['a']}<br>rebuttals: {rebuttals}"
+        )
+    for width in sorted(buckets):
+        xs, ys = buckets[width]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                hoverinfo="skip",
+                showlegend=False,
+                line={"width": width, "color": f"rgba(70,70,70,{0.2 + 0.1 * width:.1f})"},
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=mids_x,
+            y=mids_y,
+            mode="markers",
+            hovertext=mids_text,
+            hoverinfo="text",
+            showlegend=False,
+            marker={"size": 10, "color": "rgba(0,0,0,0)"},
+            name="replies",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=nodes["x"].to_list(),
+            y=nodes["y"].to_list(),
+            mode="markers+text",
+            text=[f"{c}" for c in nodes["cluster"].to_list()],
+            textposition="middle center",
+            textfont={"color": "#fff", "size": 10},
+            hovertext=[
+                f"<b>{c}: {html.escape(lab)}</b><br>{n} claims<br>{w} repl{'y' if w == 1 else 'ies'} within the cluster"
+                for c, lab, n, w in nodes.select("cluster", "label", "n_claims", "within").iter_rows()
+            ],
+            hoverinfo="text",
+            showlegend=False,
+            marker={
+                "size": [10 + 3 * n**0.5 for n in nodes["n_claims"].to_list()],
+                "color": [colour(c) for c in nodes["cluster"].to_list()],
+                "line": {"width": 1, "color": "#fff"},
+            },
+            customdata=nodes["cluster"].to_list(),
+            name="clusters",
+        )
+    )
+    fig.update_layout(
+        template="plotly_white",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"visible": False},
+        yaxis={"visible": False, "scaleanchor": "x"},
+        hoverlabel={"align": "left"},
+        dragmode="pan",
+    )
+    return fig
+
+
+def threads_chart(threads: list[dict], labels: dict[int, str]) -> go.Figure:
+    """Per thread, the share of its claims in each cluster: one stacked bar per thread."""
+    fig = go.Figure()
+    rows = [t for t in threads if t["n_claims"]]
+    names = [html.escape(t["thread"] + (f" ({t['source']})" if t["source"] else "")) for t in rows]
+    clusters = sorted({c for t in rows for c in t["clusters"]}, key=lambda c: (c < 0, c))
+    for c in clusters:
+        counts = [t["clusters"].get(c, 0) for t in rows]
+        label = html.escape(labels.get(c, f"cluster {c}"))
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=[100 * n / t["n_claims"] for n, t in zip(counts, rows, strict=True)],
+                orientation="h",
+                name=label if c < 0 else f"{c}: {label}",
+                marker={"color": colour(c)},
+                hovertext=[
+                    f"<b>{c}: {label}</b><br>{n} of {t['n_claims']} claims" for n, t in zip(counts, rows, strict=True)
+                ],
+                hoverinfo="text",
+                meta={"cluster": c},
+            )
+        )
+    fig.update_layout(
+        template="plotly_white",
+        barmode="stack",
+        height=max(160, 60 + 34 * len(rows)),
+        margin={"l": 10, "r": 10, "t": 10, "b": 30},
+        xaxis={"title": {"text": "% of the thread's claims"}, "range": [0, 100]},
+        yaxis={"automargin": True, "autorange": "reversed"},
+        showlegend=False,
+        hoverlabel={"align": "left"},
     )
     return fig

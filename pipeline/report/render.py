@@ -9,97 +9,93 @@ so no text can close the script element; the page's JS only ever sets `textConte
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from pipeline import __version__
 from pipeline.config import Params
 from pipeline.io import read_table, write_json, write_text
-from pipeline.report.figures import colour, stance_map
+from pipeline.report import data as pagedata
+from pipeline.report import graph, provenance
+from pipeline.report.figures import reply_graph, stance_map, threads_chart
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_WEB = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+AUTHORS_NOTE = {
+    "show": "shown as in the input",
+    "pseudonymize": 'replaced by pseudonyms ("Author N", numbered by first comment; stable for the same inputs)',
+    "hide": "hidden",
+}
 
 
 def script_json(data: object) -> str:
     """JSON safe to place inside a <script> element, whatever strings it holds."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
-    return "".join(_JSON_ESCAPES.get(ch, ch) for ch in text)
+    return "".join(_JSON_ESCAPES.get(ch, ch) for ch in text) if re.search("[<>&\u2028\u2029]", text) else text
+
+
+def web_url(url: object) -> bool:
+    """Only http(s) URLs become links; `javascript:` and the like stay text."""
+    return isinstance(url, str) and bool(_WEB.match(url))
 
 
 def _asset(name: str) -> str:
     return resources.files("pipeline.report").joinpath(name).read_text(encoding="utf-8")
 
 
-def report_data(claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
-    """Points for the map (with an `index` into the page data) and the page data itself."""
-    points = (
-        claims.join(clusters, on="claim_id", how="inner", maintain_order="left")
-        .join(comments.select("comment_id", "author", "thread_id"), on="comment_id", how="left", maintain_order="left")
-        .with_row_index("index")
-    )
-    used = comments.filter(pl.col("comment_id").is_in(points["comment_id"].implode()))
-    # parents of commented claims are shown beside them, so keep their text too
-    parents = comments.filter(pl.col("comment_id").is_in(used["parent_id"].drop_nulls().implode()))
-    shown = pl.concat([used, parents]).unique("comment_id", keep="first", maintain_order=True)
-    data = {
-        "claims": [
-            {"id": cid, "comment": com, "start": s, "end": e, "cluster": c}
-            for cid, com, s, e, c in zip(
-                points["claim_id"],
-                points["comment_id"],
-                points["start"],
-                points["end"],
-                points["cluster"],
-                strict=True,
-            )
-        ],
-        "comments": {
-            row["comment_id"]: {
-                "author": row["author"],
-                "thread": row["thread_id"],
-                "parent": row["parent_id"],
-                "time": row["created_at"].isoformat() if row["created_at"] else None,
-                "url": row["url"],
-                "source": f"{row['source_file']}:{row['source_line']}",
-                "text": row["text"],
-            }
-            for row in shown.iter_rows(named=True)
-        },
-    }
-    return points, data
+def _figure_json(fig) -> str:
+    return script_json(json.loads(fig.to_json()))
 
 
-def cluster_panel(labels: pl.DataFrame, claims: pl.DataFrame, points: pl.DataFrame) -> list[dict]:
-    text_of = dict(zip(claims["claim_id"].to_list(), claims["text"].to_list(), strict=True))
-    index_of = dict(zip(points["claim_id"].to_list(), points["index"].to_list(), strict=True))
-    rows = sorted(labels.iter_rows(named=True), key=lambda r: (r["cluster"] < 0, r["cluster"]))
-    return [
-        {
-            "cluster": r["cluster"],
-            "label": r["label"],
-            "colour": colour(r["cluster"]),
-            "keywords": r["keywords"],
-            "n_claims": r["n_claims"],
-            "n_comments": r["n_comments"],
-            "n_authors": r["n_authors"],
-            "key_claims": [{"text": text_of[k], "index": index_of[k]} for k in r["key_claims"]],
-        }
-        for r in rows
-    ]
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def build_report(
-    claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFrame, params: Params
+    claims: pl.DataFrame,
+    comments: pl.DataFrame,
+    clusters: pl.DataFrame,
+    labels: pl.DataFrame,
+    params: Params,
+    threads: pl.DataFrame | None = None,
+    sources: pl.DataFrame | None = None,
+    run_date: str | None = None,
 ) -> tuple[str, dict]:
-    """(the page as one HTML string, the run's metrics)."""
+    """(the page as one HTML string, the run's metrics). `run_date` defaults to
+    SOURCE_DATE_EPOCH, or now."""
     import jinja2
     import plotly.offline
 
-    points, data = report_data(claims, comments, clusters)
-    fig = stance_map(points, labels, params.report.hover_chars)
-    n_clusters = int((labels["cluster"] >= 0).sum())
+    p = params.report
+    names = provenance.author_names(comments["author"], p.authors)
+    points = pagedata.points_table(claims, comments, clusters, names)
+    label_of = pagedata.label_names(labels)
+    panel = pagedata.cluster_panel(points, labels)
+    compared = pagedata.threads_compared(points, threads, comments)
+    replies = graph.cluster_replies(points, comments)
+    nodes = graph.reply_nodes(points, replies, label_of)
+    edges = graph.reply_edges(replies)
+    versions = provenance.package_versions()
+    prov = provenance.provenance(params, sources, threads, run_date or provenance.run_date(), versions)
+    no_author = "author hidden" if p.authors == "hide" else "unknown author"
+    data = pagedata.page_data(points, comments, names)
+    data.update(
+        clusters=panel,
+        threads=compared,
+        replies=graph.graph_summary(edges, nodes),
+        provenance=prov,
+        settings={
+            "list_chars": p.list_chars,
+            "source_chars": p.source_chars,
+            "authors": p.authors,
+            "no_author": no_author,
+        },
+    )
+    n_clusters = sum(1 for c in panel if c["cluster"] >= 0)
     unclustered = int(clusters.filter(pl.col("cluster") < 0).height)
     metrics = {
         "comments": comments.height,
@@ -108,17 +104,32 @@ def build_report(
         "clusters": n_clusters,
         "unclustered_share": round(unclustered / clusters.height, 4) if clusters.height else 0.0,
     }
+    texts = points["text"].to_list()
+    shown_panel = [
+        {**c, "key_claims": [{"index": i, "text": _cut(texts[i], p.list_chars)} for i in c["key_claims"]]}
+        for c in panel
+    ]
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["web_url"] = web_url
     page = env.from_string(_asset("page.html")).render(
-        title=params.report.title,
+        title=p.title,
         version=__version__,
+        run_date=prov["run_date"],
         metrics=metrics,
         model=params.embed.model,
-        clusters=cluster_panel(labels, claims, points),
+        has_sides=points["side"].drop_nulls().len() > 0,
+        clusters=shown_panel,
+        edges=data["replies"],
+        threads=compared,
+        provenance=prov,
+        authors_note=AUTHORS_NOTE[p.authors],
+        params_yaml=yaml.safe_dump(params.to_dict(), sort_keys=False, allow_unicode=True),
         plotly_js=plotly.offline.get_plotlyjs(),
         page_js=_asset("report.js"),
         page_css=_asset("report.css"),
-        figure_json=script_json(json.loads(fig.to_json())),
+        figure_json=_figure_json(stance_map(points, labels, p.hover_chars, no_author)),
+        graph_json=_figure_json(reply_graph(nodes, edges)),
+        threads_json=_figure_json(threads_chart(compared, label_of)),
         data_json=script_json(data),
     )
     return page, metrics
@@ -132,6 +143,8 @@ def run(
     labels_path: str | Path,
     out: str | Path,
     metrics_out: str | Path | None = None,
+    threads_path: str | Path | None = None,
+    sources_path: str | Path | None = None,
 ) -> Path:
     page, metrics = build_report(
         read_table(claims_path, "claims"),
@@ -139,6 +152,8 @@ def run(
         read_table(clusters_path, "clusters"),
         read_table(labels_path, "labels"),
         params,
+        threads=read_table(threads_path, "threads") if threads_path is not None else None,
+        sources=read_table(sources_path, "sources") if sources_path is not None else None,
     )
     write_text(page, out)
     if metrics_out is not None:

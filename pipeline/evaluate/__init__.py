@@ -1,0 +1,1 @@
+"""Evaluations of the product's own stages against gold data (segmentation on ChangeMyView)."""

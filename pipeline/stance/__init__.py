@@ -1,0 +1,1 @@
+"""Stance: does a claim argue for or against a proposition of the debate?"""
