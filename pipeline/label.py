@@ -169,7 +169,10 @@ def label(
         rows["topic_label"].append(
             UNCLUSTERED if topic == -1 else short_label(topic_keywords[topic], params.label_words)
         )
-        rows["label"].append(UNCLUSTERED if c == -1 else short_label(keywords[c], params.label_words))
+        side = None if c == -1 else g["side"][0]
+        # a side cluster says which side it is, so two sides of one topic never read alike
+        suffix = f" ({side})" if side else ""
+        rows["label"].append(UNCLUSTERED if c == -1 else short_label(keywords[c], params.label_words) + suffix)
         rows["keywords"].append(keywords[c])
         rows["key_claims"].append(
             key_claims(

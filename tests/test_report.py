@@ -237,7 +237,7 @@ def test_reply_counts_between_clusters_are_per_comment_pair():
     )
     comments = pl.DataFrame({"comment_id": ["a", "b", "c", "d"], "parent_id": [None, "a", "b", "a"]})
     replies = cluster_replies(points, comments)
-    assert replies.rows() == [(0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 0, 1)]
+    assert replies.select("source", "target", "replies").rows() == [(0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 0, 1)]
     edges = reply_edges(replies)
     assert edges.select("a", "b", "a_to_b", "b_to_a", "total").rows() == [(0, 1, 1, 1, 2), (0, 2, 1, 1, 2)]
     assert edges["rebuttals"].null_count() == edges.height  # no stance, no rebuttals
@@ -250,6 +250,22 @@ def test_reply_counts_between_clusters_are_per_comment_pair():
     fig = reply_graph(nodes, edges).to_dict()
     assert fig["data"][-1]["customdata"] == [0, 1, 2]
     assert "rebuttals: not computed" in fig["data"][-2]["hovertext"][0]
+
+
+def test_rebuttals_are_replies_between_opposite_sides():
+    # cluster 0 is pro, 1 con, 2 neither: b (clusters 1, 2) replies to a (cluster 0)
+    points = pl.DataFrame(
+        {
+            "comment_id": ["a", "b", "b"],
+            "cluster": [0, 1, 2],
+            "side": ["pro", "con", "neither"],
+            "x": [0.0, 1.0, 2.0],
+            "y": [0.0] * 3,
+        }
+    )
+    comments = pl.DataFrame({"comment_id": ["a", "b"], "parent_id": [None, "a"]})
+    edges = reply_edges(cluster_replies(points, comments))
+    assert edges.select("a", "b", "total", "rebuttals").rows() == [(0, 1, 1, 1), (0, 2, 1, 0)]
 
 
 def test_threads_chart_stacks_each_threads_share_per_cluster():

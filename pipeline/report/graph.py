@@ -5,7 +5,9 @@ set of clusters its claims fall in and B the set for its parent's claims (unclus
 are left out of both). The pair (comment, parent) adds one reply from each cluster in A to each
 cluster in B. So one comment adds at most one reply per pair of clusters, however many claims it
 makes, and a reply whose two comments share a cluster counts as a reply *within* that cluster.
-Rebuttals (replies that take the other side) need stance, which is not computed yet: they are None.
+A reply is a rebuttal when the two clusters stand on opposite sides of one proposition (one pro,
+the other con; clusters never mix sides, so a cluster has one side). Without stances (no `side`
+column, or all null) rebuttals are None: not computed.
 """
 
 from __future__ import annotations
@@ -13,11 +15,25 @@ from __future__ import annotations
 import polars as pl
 
 
+def opposite(a: str | None, b: str | None) -> bool:
+    """True when sides `a` and `b` ("pro", or "1:pro 2:con" with several propositions) take
+    opposite stances on at least one proposition."""
+    if not a or not b:
+        return False
+
+    def parse(side: str) -> dict[str, str]:
+        return dict(part.split(":", 1) if ":" in part else ("1", part) for part in side.split())
+
+    pa, pb = parse(a), parse(b)
+    return any({pa[k], pb.get(k)} == {"pro", "con"} for k in pa)
+
+
 def cluster_replies(points: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFrame:
-    """Directed reply counts: source (replying cluster), target (cluster replied to), replies."""
+    """Directed reply counts: source (replying cluster), target (cluster replied to), replies, and
+    rebuttals (None without stances)."""
     located = points.filter(pl.col("cluster") >= 0).select("comment_id", "cluster").unique()
     pairs = comments.select("comment_id", "parent_id").drop_nulls("parent_id")
-    return (
+    replies = (
         pairs.join(located, on="comment_id")
         .join(located.rename({"comment_id": "parent_id", "cluster": "target"}), on="parent_id")
         .group_by("cluster", "target")
@@ -25,6 +41,22 @@ def cluster_replies(points: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFram
         .rename({"cluster": "source"})
         .sort("source", "target")
     )
+    sides: dict[int, str] = {}
+    if "side" in points.columns:
+        sides = dict(
+            points.filter(pl.col("cluster") >= 0)
+            .drop_nulls("side")
+            .select("cluster", "side")
+            .unique("cluster")
+            .iter_rows()
+        )
+    if not sides:
+        return replies.with_columns(pl.lit(None, pl.Int64).alias("rebuttals"))
+    rebut = [
+        count if opposite(sides.get(s), sides.get(t)) else 0
+        for s, t, count in replies.select("source", "target", "replies").iter_rows()
+    ]
+    return replies.with_columns(pl.Series("rebuttals", rebut, dtype=pl.Int64))
 
 
 def reply_edges(replies: pl.DataFrame) -> pl.DataFrame:
@@ -38,11 +70,13 @@ def reply_edges(replies: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.col("replies").filter(pl.col("source") == pl.col("a")).sum().alias("a_to_b"),
             pl.col("replies").filter(pl.col("source") == pl.col("b")).sum().alias("b_to_a"),
+            # null stays null (no stances); sum() would turn it into 0
+            pl.when(pl.col("rebuttals").is_null().all())
+            .then(None)
+            .otherwise(pl.col("rebuttals").sum())
+            .alias("rebuttals"),
         )
-        .with_columns(
-            (pl.col("a_to_b") + pl.col("b_to_a")).alias("total"),
-            pl.lit(None, pl.Int64).alias("rebuttals"),
-        )
+        .with_columns((pl.col("a_to_b") + pl.col("b_to_a")).alias("total"))
         .sort("a", "b")
     )
 
