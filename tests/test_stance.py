@@ -110,3 +110,22 @@ def test_training_runs_saves_and_reloads(tmp_path, monkeypatch):
             ["We should ban smoking"] * 2, ["Smoking kills.", "Adults may choose."]
         ),
     )
+
+
+@pytest.mark.slow
+def test_committed_adapter_finds_sides_on_an_unseen_argkp_topic():
+    """The real adapter on an ArgKP dev topic it never saw (the product's own stages end to end).
+    Run alone the topic embeds in other batches than in the full evaluation, so the clusters move
+    a little: measured alone, purity 0.80; in the full run 0.878, stance accuracy 0.714."""
+    from pipeline.config import load_params
+    from pipeline.evaluate.argkp import evaluate, product_stance
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    topic = "We should abandon the use of school uniform"
+    result = evaluate(
+        shared_path("eval", "argkp"), "dev", params, predict_stance=product_stance(params), topics=[topic]
+    )
+    (row,) = result["topics"]
+    assert row["stance_accuracy"] >= 0.65  # "neither" counts as wrong; chance is below 0.5
+    assert row["stance_purity"] >= 0.75 and row["coverage"] >= 0.9
