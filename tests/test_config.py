@@ -9,13 +9,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_repo_params_match_the_defaults_in_code():
-    # params.yaml is the documented source of truth; the dataclass defaults mirror it, except the
-    # propositions, which belong to the demo debate (the code's default is none: no sides)
-    from dataclasses import replace
-
-    loaded = load_params(REPO / "params.yaml")
-    assert loaded.stance.propositions
-    assert replace(loaded, stance=replace(loaded.stance, propositions=())) == Params()
+    # params.yaml is the documented source of truth; the dataclass defaults mirror it
+    assert load_params(REPO / "params.yaml") == Params()
 
 
 def test_propositions_are_a_list_of_strings():
