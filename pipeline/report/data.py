@@ -28,7 +28,7 @@ def points_table(
     claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataFrame, names: dict[str, str | None]
 ) -> pl.DataFrame:
     """One row per clustered claim, in claims order, with its map position, cluster, thread, shown
-    author (`names` maps real names to what the page may show), `side` (null until stance exists)
+    author (`names` maps real names to what the page may show), `side` (null when no propositions are set)
     and `index` (its position in the page data)."""
     extra = [c for c in ("side", "stance") if c in clusters.columns or c in claims.columns]
     table = (

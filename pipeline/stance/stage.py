@@ -46,19 +46,17 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
 
 def run(params: StanceParams, claims_path: str | Path, out: str | Path, model=None) -> pl.DataFrame:
     claims = read_table(claims_path, "claims")
-    if params.propositions and model is None:
+    if not params.propositions:
+        table = pl.DataFrame(schema=STANCES)  # the model is not even loaded
+        write_table(table, out, "stances")
+        say("stance: no propositions in params (stance.propositions); sides are not computed")
+        return table
+    if model is None:
         from pipeline.stance.model import StanceModel
 
         model = StanceModel(adapter_path(params.adapter))
-    table = (
-        stances(claims, params.propositions, model, params)
-        if params.propositions
-        else stances(claims.head(0), (), None, params)
-    )
+    table = stances(claims, params.propositions, model, params)
     write_table(table, out, "stances")
-    if params.propositions:
-        counts = dict(table.group_by("stance").len().iter_rows())
-        say(f"stance: {claims.height} claims x {len(params.propositions)} proposition(s): {counts}")
-    else:
-        say("stance: no propositions in params (stance.propositions); sides are not computed")
+    counts = dict(table.group_by("stance").len().iter_rows())
+    say(f"stance: {claims.height} claims x {len(params.propositions)} proposition(s): {counts}")
     return table
