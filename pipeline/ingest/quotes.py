@@ -3,8 +3,8 @@ thread, link the span to it, so later stages credit the quoted author, never the
 
 The quoted comment is looked for first among the replier's ancestors, then among the earlier
 comments of the same thread (plain-text dumps have no reply links): an exact match of the
-normalised text first, then a fuzzy one (rapidfuzz partial ratio) for quotes that were trimmed
-or retyped.
+normalised text first (ancestors and the 500 nearest earlier comments), then a fuzzy one
+(rapidfuzz partial ratio; ancestors and the 5 nearest) for quotes that were trimmed or retyped.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pipeline.ingest.base import Comment, quote_spans
 
 MIN_QUOTE_CHARS = 12  # shorter quotes ("> yes") match too much to link
 FUZZY_CUTOFF = 90.0
-MAX_CANDIDATES = 500  # earlier comments searched per quote, nearest first (bounds the cost)
+MAX_CANDIDATES = 500  # earlier comments searched exactly per quote, nearest first (bounds the cost)
+MAX_FUZZY = 5  # of those, the nearest also searched fuzzily (partial ratio costs ~0.3 ms on long texts)
 _SPACE = re.compile(r"\s+")
 _QUOTE_MARK = re.compile(r"^[ \t]*(?:>|&gt;)[ \t]?", re.MULTILINE)
 
@@ -65,11 +66,12 @@ def link_quotes(comments: list[Comment]) -> list[list[dict]]:
                 before = earlier.get(c.thread_id, [])[-MAX_CANDIDATES:][::-1]
                 candidates = list(dict.fromkeys(ancestors + before))
                 target = next((i for i in candidates if quoted in own(i)), None)
-                if target is None and candidates:
+                fuzzy = candidates[: len(ancestors) + MAX_FUZZY]
+                if target is None and fuzzy:
                     best = process.extractOne(
-                        quoted, [own(i) for i in candidates], scorer=fuzz.partial_ratio, score_cutoff=FUZZY_CUTOFF
+                        quoted, [own(i) for i in fuzzy], scorer=fuzz.partial_ratio, score_cutoff=FUZZY_CUTOFF
                     )
-                    target = candidates[best[2]] if best else None
+                    target = fuzzy[best[2]] if best else None
             linked.append({**span, "quoted_id": None if target is None else comments[target].comment_id})
         result.append(linked)
         earlier.setdefault(c.thread_id, []).append(row)
