@@ -142,8 +142,3 @@ def conform(df: pl.DataFrame, name: str, where: str) -> pl.DataFrame:
     if problems:
         raise SchemaError(f"{where}: not a valid {name} table: " + "; ".join(problems))
     return df.select(list(schema))
-
-
-def empty(name: str) -> pl.DataFrame:
-    schema = {c: (pl.Array(pl.Float32, 1) if isinstance(t, pl.Array) else t) for c, t in ARTIFACTS[name].items()}
-    return pl.DataFrame(schema=schema)

@@ -4,6 +4,7 @@ checks on the reply tree that hold whatever the source."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,6 +113,18 @@ def inner_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+def ident(value: object, name: str) -> str:
+    """An id field as text: a string, an integer, or a whole float (CSV and Parquet numbers)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"`{name}` must be an integer or a string, got {json.dumps(value, default=str)[:40]}")
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"`{name}` is empty")
+    return text
+
+
 def thread_name(path: Path) -> str:
     """The default thread name of a file: its name without endings (`t.jsonl.gz` -> `t`)."""
     name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
@@ -163,14 +176,10 @@ def parse_time(value: object) -> datetime | None:
     raise ValueError(f"expected ISO 8601 or epoch seconds, got {type(value).__name__}")
 
 
-def locate(c: Comment) -> InputError:
-    """An error about comment `c`, located by its file and line or record."""
-    return InputError(c.source_file, "", c.source_line, c.record or (None if c.source_line else c.comment_id))
-
-
 def _error(c: Comment, problem: str) -> InputError:
-    loc = locate(c)
-    return InputError(loc.path, problem, loc.line, loc.record)
+    """An error about comment `c`, located by its file and line, or by its record (or id)."""
+    record = c.record or (None if c.source_line else c.comment_id)
+    return InputError(c.source_file, problem, c.source_line, record)
 
 
 def check_tree(comments: list[Comment], ctx: Context) -> list[Comment]:

@@ -29,7 +29,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from pipeline.errors import InputError
-from pipeline.ingest.base import Comment, Context, Parsed, Thread, decode, deleted, inner_suffix, parse_time
+from pipeline.ingest.base import Comment, Context, Parsed, Thread, decode, deleted, ident, inner_suffix, parse_time
 
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 STORY_TYPES = {"story", "poll", "job"}
@@ -126,19 +126,10 @@ class _Item:
     record: str | None
 
 
-def _ident(value: object, key: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"`{key}` must be an integer or a string, got {json.dumps(value)[:40]}")
-    text = str(value).strip()
-    if not text:
-        raise ValueError(f"`{key}` is empty")
-    return text
-
-
 def _optional_ident(rec: dict, *keys: str) -> str | None:
     for key in keys:
         if rec.get(key) not in (None, ""):
-            return _ident(rec[key], key)
+            return ident(rec[key], key)
     return None
 
 
@@ -164,7 +155,7 @@ def _item(rec: dict, nest_parent: str | None, line: int | None, record: str | No
         return None
     if "id" not in rec and "objectID" not in rec:
         raise ValueError("missing `id`")
-    ident = _ident(rec["id"], "id") if "id" in rec else _ident(rec["objectID"], "objectID")
+    item_id = ident(rec["id"], "id") if "id" in rec else ident(rec["objectID"], "objectID")
     author = rec.get("by", rec.get("author"))
     if author is not None and not isinstance(author, str):
         raise ValueError(f"`author` must be a string or null, got {type(author).__name__}")
@@ -182,10 +173,10 @@ def _item(rec: dict, nest_parent: str | None, line: int | None, record: str | No
     gone = rec.get("deleted") is True or rec.get("dead") is True or (kind == "comment" and deleted(raw))
     score = next((rec[k] for k in ("points", "score") if isinstance(rec.get(k), int)), None)
     return _Item(
-        id=ident,
+        id=item_id,
         kind=kind,
         parent=nest_parent or _optional_ident(rec, "parent_id", "parent"),
-        story=ident if kind == "story" else _optional_ident(rec, "story_id"),
+        story=item_id if kind == "story" else _optional_ident(rec, "story_id"),
         author=author,
         created_at=created_at,
         text="" if gone or raw is None else html_to_text(raw),
@@ -288,8 +279,9 @@ class HackerNewsReader:
                 if not isinstance(children, list):
                     raise ValueError(f"`children` must be a list, got {_type(children)}")
             except ValueError as exc:
-                ident = value.get("id", value.get("objectID")) if isinstance(value, dict) else None
-                key = str(ident) if isinstance(ident, int | str) and not isinstance(ident, bool) else f"\0{id(value)}"
+                raw_id = value.get("id", value.get("objectID")) if isinstance(value, dict) else None
+                plain = isinstance(raw_id, int | str) and not isinstance(raw_id, bool)
+                key = str(raw_id) if plain else f"\0{id(value)}"
                 bad.add(key)
                 ctx.report(InputError(path, str(exc), line, at))
                 # replies under a bad record still come out, pointing at it, so they are dropped with it

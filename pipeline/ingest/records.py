@@ -6,11 +6,10 @@ The fields are `id` and `text` (required), and `parent`, `author`, `time`, `thre
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipeline.errors import StancemapError
-from pipeline.ingest.base import Comment, deleted, parse_time, thread_name
+from pipeline.ingest.base import Comment, deleted, ident, parse_time, thread_name
 
 FIELDS = ("id", "text", "parent", "author", "time", "thread", "url", "score")
 REQUIRED = ("id", "text")
@@ -42,17 +41,6 @@ def missing_required(available: set[str], field_map: dict[str, str]) -> list[str
     return [
         f"{cols[f]!r}" + (f" (mapped to {f})" if cols[f] != f else "") for f in REQUIRED if cols[f] not in available
     ]
-
-
-def _ident(value: object, name: str) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"`{name}` must be a string or an integer, got {json.dumps(value, default=str)[:40]}")
-    text = str(value).strip()
-    if not text:
-        raise ValueError(f"`{name}` is empty")
-    return text
 
 
 def _blank(value: object) -> bool:
@@ -96,13 +84,13 @@ def comment_from_record(
     url = get["url"]
     if url is not None and not isinstance(url, str):
         raise ValueError(f"`{cols['url']}` must be a string or null")
-    thread = _ident(get["thread"], cols["thread"]) if not _blank(get["thread"]) else thread_name(path)
+    thread = ident(get["thread"], cols["thread"]) if not _blank(get["thread"]) else thread_name(path)
     prefix = f"{source}:{thread}:"
     gone = deleted(text)
     return Comment(
-        comment_id=prefix + _ident(get["id"], cols["id"]),
+        comment_id=prefix + ident(get["id"], cols["id"]),
         thread_id=thread,
-        parent_id=None if _blank(get["parent"]) else prefix + _ident(get["parent"], cols["parent"]),
+        parent_id=None if _blank(get["parent"]) else prefix + ident(get["parent"], cols["parent"]),
         author=None if _blank(author) else author,
         created_at=parse_time(None if _blank(get["time"]) else get["time"]),
         text="" if gone else text,

@@ -27,8 +27,7 @@ def _rows(reader_name: str, path: Path, columns: list[str], records, ctx: Contex
     if missing:
         raise InputError(
             path,
-            f"missing column(s) {', '.join(missing)}; columns are {', '.join(columns)[:200]}"
-            " (use --map FIELD=COLUMN)",
+            f"missing column(s) {', '.join(missing)}; columns are {', '.join(columns)[:200]} (use --map FIELD=COLUMN)",
         )
     parsed = Parsed()
     for number, record in enumerate(records, start=1):
