@@ -100,17 +100,23 @@ def fetch(
         print(path)
 
 
-@app.command(epilog="Example: stancemap segment data/interim/comments.parquet --out data/interim/claims.parquet")
+@app.command(
+    epilog="Example: stancemap segment data/interim/comments.parquet --out data/interim/claims.parquet "
+    "--cache data/interim/segment_cache.parquet"
+)
 def segment(
     comments: Annotated[Path, typer.Argument(help="Comments table from `ingest`.")],
     out: OutOpt,
+    cache: Annotated[
+        Path | None, typer.Option(help="Per-comment cache: a rerun segments only comments it has not seen.")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
     """Split comments into claims with character offsets (quoted text excluded)."""
     from pipeline import segment as stage
 
-    claims = stage.run(_params(params, overrides).segment, comments, out)
+    claims = stage.run(_params(params, overrides).segment, comments, out, cache)
     say(f"segment: {claims.height} claims -> {out}")
 
 
@@ -268,7 +274,7 @@ def run(
             "ingest",
             lambda: ingest_stage.run(inputs or [at.raw], at.comments, fmt, at.threads, skip_bad, mapping, at.sources),
         ),
-        ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims)),
+        ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims, at.segment_cache)),
         ("embed", lambda: embed_stage.run(p.embed, at.claims, at.embeddings, at.embed_cache)),
         ("stance", lambda: stance_stage.run(p.stance, at.claims, at.stances)),
         ("cluster", lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters, at.stances)),

@@ -243,6 +243,10 @@ class Layout:
         return self.root / "data" / "interim" / "embeddings.parquet"
 
     @property
+    def segment_cache(self) -> Path:
+        return self.root / "data" / "interim" / "segment_cache.parquet"
+
+    @property
     def embed_cache(self) -> Path:
         return self.root / "data" / "interim" / "embed_cache.parquet"
 

@@ -69,6 +69,11 @@ EMBED_CACHE = {
     "vector": VECTOR,
 }
 
+SEGMENT_CACHE = {
+    "key": pl.Utf8,  # sha256 of the segmenter's fingerprint + one comment's text, quotes and skip flag
+    "units": pl.List(pl.Struct({"start": pl.Int32, "end": pl.Int32, "kind": pl.Utf8})),
+}
+
 STANCES = {
     "claim_id": pl.Utf8,
     "proposition": pl.Int32,  # index into stance.propositions
@@ -107,6 +112,7 @@ ARTIFACTS: dict[str, dict[str, pl.DataType]] = {
     "claims": CLAIMS,
     "embeddings": EMBEDDINGS,
     "embed_cache": EMBED_CACHE,
+    "segment_cache": SEGMENT_CACHE,
     "stances": STANCES,
     "clusters": CLUSTERS,
     "labels": LABELS,

@@ -9,6 +9,8 @@ nothing (UI text such as `1 reply →`, bare links, one-word replies) are droppe
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 from pathlib import Path
 
@@ -17,8 +19,8 @@ import polars as pl
 from pipeline.config import SegmentParams
 from pipeline.errors import StancemapError
 from pipeline.io import read_table, write_table
-from pipeline.progress import track
-from pipeline.schemas import CLAIMS
+from pipeline.progress import say, track
+from pipeline.schemas import CLAIMS, SEGMENT_CACHE
 
 URL = re.compile(r"https?://\S+|www\.\S+")
 WORD = re.compile(r"[^\W\d_]{2,}")  # a word of letters, any script
@@ -129,8 +131,8 @@ def units_of(text: str, params: SegmentParams) -> list[tuple[int, int, str]]:
     return units
 
 
-def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
-    """Claims (schema CLAIMS) of every comment, in comment order, then text order."""
+def units_by_row(comments: pl.DataFrame, nlp, params: SegmentParams) -> list[list[tuple[int, int, str]]]:
+    """(start, end, kind) of every claim in each comment, offsets into the comment's text."""
     texts = comments["text"].to_list()
     skip = (comments["duplicate_of"].is_not_null() | comments["is_deleted"]).to_list()
     pieces: list[tuple[int, int, int]] = []  # (comment row, start, end)
@@ -139,9 +141,7 @@ def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
             pieces.extend((row, s, e) for s, e in own_regions(text, quotes))
     piece_texts = (texts[row][s:e] for row, s, e in pieces)
     docs = nlp.pipe(piece_texts, batch_size=params.batch_size)
-    ids = comments["comment_id"].to_list()
-    out: dict[str, list] = {name: [] for name in CLAIMS}
-    position: dict[int, int] = {}
+    units: list[list[tuple[int, int, str]]] = [[] for _ in texts]
     for (row, base, _), doc in track(zip(pieces, docs, strict=True), len(pieces), "segment"):
         for sent in doc.sents:
             for s, e, kind in units_of(sent.text, params):
@@ -151,20 +151,95 @@ def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
                 if kind == "question" and params.drop_questions:
                     continue
                 start = base + sent.start_char + s
-                n = position.get(row, 0)
-                position[row] = n + 1
-                out["claim_id"].append(f"{ids[row]}#{n}")
-                out["comment_id"].append(ids[row])
-                out["position"].append(n)
-                out["start"].append(start)
-                out["end"].append(start + len(unit))
-                out["text"].append(unit)
-                out["kind"].append(kind)
+                units[row].append((start, start + len(unit), kind))
+    return units
+
+
+def claims_table(comments: pl.DataFrame, units: list[list[tuple[int, int, str]]]) -> pl.DataFrame:
+    """Claims (schema CLAIMS) from each comment's units, in comment order, then text order."""
+    out: dict[str, list] = {name: [] for name in CLAIMS}
+    for cid, text, found in zip(comments["comment_id"].to_list(), comments["text"].to_list(), units, strict=True):
+        for n, (start, end, kind) in enumerate(found):
+            out["claim_id"].append(f"{cid}#{n}")
+            out["comment_id"].append(cid)
+            out["position"].append(n)
+            out["start"].append(start)
+            out["end"].append(end)
+            out["text"].append(text[start:end])
+            out["kind"].append(kind)
     return pl.DataFrame(out, schema=CLAIMS)
 
 
-def run(params: SegmentParams, comments_path: str | Path, out: str | Path) -> pl.DataFrame:
+def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
+    """Claims (schema CLAIMS) of every comment, in comment order, then text order."""
+    return claims_table(comments, units_by_row(comments, nlp, params))
+
+
+# --- the cache: a comment's claims depend only on its text, its quotes, whether it is skipped,
+# the params, spaCy and this module's code, so a rerun segments only comments it has not seen.
+
+
+def fingerprint(params: SegmentParams) -> str:
+    """Everything besides the comment that decides its claims; any change misses the whole cache."""
+    from importlib.metadata import version
+
+    import spacy.util
+
+    model = "blank" if params.spacy_model == "blank" else spacy.util.get_package_version(params.spacy_model)
+    parts = [hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), version("spacy"), params.spacy_model, str(model)]
+    parts += [f"{k}={v}" for k, v in sorted(dataclasses.asdict(params).items()) if k != "batch_size"]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def comment_keys(comments: pl.DataFrame, params: SegmentParams) -> list[str]:
+    base = fingerprint(params)
+    skip = (comments["duplicate_of"].is_not_null() | comments["is_deleted"]).to_list()
+    keys = []
+    for text, quotes, skipped in zip(comments["text"].to_list(), comments["quotes"].to_list(), skip, strict=True):
+        spans = ",".join(f"{q['start']}:{q['end']}" for q in sorted(quotes or [], key=lambda q: (q["start"], q["end"])))
+        keys.append(hashlib.sha256(f"{base}\0{int(skipped)}\0{spans}\0{text}".encode()).hexdigest())
+    return keys
+
+
+def segment_cached(
+    comments: pl.DataFrame, params: SegmentParams, cache: dict[str, list], nlp=None
+) -> tuple[pl.DataFrame, int]:
+    """Claims of `comments`, segmenting only comments whose key is not in `cache` (which gains
+    them). Returns (claims, number of comments segmented); spaCy loads only when one is needed."""
+    keys = comment_keys(comments, params)
+    todo = [row for row, key in enumerate(keys) if key not in cache]
+    if todo:
+        say(f"segment: {len(todo)} new comment(s), {len(keys) - len(todo)} from the cache")
+        fresh = units_by_row(comments[todo], nlp if nlp is not None else load_nlp(params.spacy_model), params)
+        for row, found in zip(todo, fresh, strict=True):
+            cache[keys[row]] = found
+    return claims_table(comments, [cache[k] for k in keys]), len(todo)
+
+
+def read_cache(path: Path | None) -> dict[str, list]:
+    if path is None or not path.exists():
+        return {}
+    table = read_table(path, "segment_cache")
+    return {
+        key: [(u["start"], u["end"], u["kind"]) for u in units]
+        for key, units in zip(table["key"].to_list(), table["units"].to_list(), strict=True)
+    }
+
+
+def write_cache(cache: dict[str, list], path: Path) -> None:
+    keys = sorted(cache)
+    units = [[{"start": s, "end": e, "kind": k} for s, e, k in cache[key]] for key in keys]
+    write_table(pl.DataFrame({"key": keys, "units": units}, schema=SEGMENT_CACHE), path, "segment_cache")
+
+
+def run(
+    params: SegmentParams, comments_path: str | Path, out: str | Path, cache_path: str | Path | None = None
+) -> pl.DataFrame:
     comments = read_table(comments_path, "comments")
-    claims = segment(comments, load_nlp(params.spacy_model), params)
+    cache_file = Path(cache_path) if cache_path else None
+    cache = read_cache(cache_file)
+    claims, segmented = segment_cached(comments, params, cache)
     write_table(claims, out, "claims")
+    if cache_file is not None and segmented:
+        write_cache(cache, cache_file)
     return claims

@@ -136,3 +136,76 @@ def test_missing_spacy_package_is_a_clear_error():
 
     with pytest.raises(StancemapError, match="not installed"):
         load_nlp("no_such_spacy_model_xyz")
+
+
+# --- the per-comment cache
+
+
+class CountingNlp:
+    """The real blank pipeline, counting the texts it is given."""
+
+    def __init__(self, nlp):
+        self.nlp, self.seen = nlp, 0
+
+    def pipe(self, texts, batch_size):
+        for doc in self.nlp.pipe(texts, batch_size=batch_size):
+            self.seen += 1
+            yield doc
+
+
+TEXTS = (
+    "Distillation copies the teacher's behaviour. It is not theft, though the terms forbid it.",
+    "> It is not theft\nIt is theft when the terms of service forbid training on the outputs.",
+    "Open weights change the argument entirely; anyone can distil a published model.",
+)
+
+
+def test_cache_gives_the_same_claims_and_segments_only_new_comments(nlp, tmp_path):
+    from pipeline.segment import read_cache, segment_cached, write_cache
+
+    first = comments_of(*TEXTS[:2])
+    cache: dict = {}
+    counting = CountingNlp(nlp)
+    claims, segmented = segment_cached(first, PARAMS, cache, counting)
+    assert segmented == 2 and claims.equals(segment(first, nlp, PARAMS))
+    write_cache(cache, tmp_path / "cache.parquet")
+
+    # a rerun with one comment more segments only that comment, and gives what a cold run gives
+    again = read_cache(tmp_path / "cache.parquet")
+    assert again == cache
+    grown = comments_of(*TEXTS)
+    counting = CountingNlp(nlp)
+    claims, segmented = segment_cached(grown, PARAMS, again, counting)
+    assert segmented == 1 and counting.seen == 1  # the new comment is one line
+    assert claims.equals(segment(grown, nlp, PARAMS))
+
+
+def test_cache_key_follows_text_quotes_skip_and_params():
+    from dataclasses import replace
+
+    from pipeline.segment import comment_keys
+
+    base = comments_of(TEXTS[0], TEXTS[0])
+    keys = comment_keys(base, PARAMS)
+    assert keys[0] == keys[1]  # same text, same claims: one entry
+    assert comment_keys(comments_of(TEXTS[0] + " "), PARAMS)[0] != keys[0]
+    quoted = base.with_columns(pl.Series("quotes", [[{"start": 0, "end": 5, "quoted_id": None}], []]))
+    assert comment_keys(quoted, PARAMS)[0] != keys[0]
+    deleted = base.with_columns(pl.Series("is_deleted", [True, False]))
+    assert comment_keys(deleted, PARAMS)[0] != keys[0]
+    assert comment_keys(base, replace(PARAMS, min_words=4))[0] != keys[0]
+    assert comment_keys(base, replace(PARAMS, batch_size=8))[0] == keys[0]  # batching changes nothing
+
+
+def test_run_writes_and_reuses_the_cache(tmp_path):
+    from pipeline.io import write_table
+    from pipeline.segment import run
+
+    comments = tmp_path / "comments.parquet"
+    write_table(comments_of(*TEXTS), comments, "comments")
+    cache = tmp_path / "segment_cache.parquet"
+    first = run(PARAMS, comments, tmp_path / "a.parquet", cache)
+    stamp = cache.stat().st_mtime_ns
+    second = run(PARAMS, comments, tmp_path / "b.parquet", cache)
+    assert first.equals(second)
+    assert cache.stat().st_mtime_ns == stamp  # nothing new: the cache is not rewritten
