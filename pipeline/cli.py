@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -100,6 +101,22 @@ def fetch(
         print(path)
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+EngineOpt = Annotated[
+    Engine, typer.Option(help="Where the work runs: this process, or Ray workers (the optional ray extra).")
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Ray cluster for --engine ray: auto, or ray://HOST:10001 (default: RAY_ADDRESS, else a new local Ray)."
+    ),
+]
+
+
 @app.command(
     epilog="Example: stancemap segment data/interim/comments.parquet --out data/interim/claims.parquet "
     "--cache data/interim/segment_cache.parquet"
@@ -112,11 +129,19 @@ def segment(
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddressOpt = None,
 ):
     """Split comments into claims with character offsets (quoted text excluded)."""
     from pipeline import segment as stage
 
-    claims = stage.run(_params(params, overrides).segment, comments, out, cache)
+    p = _params(params, overrides).segment
+    if engine is Engine.ray:
+        from pipeline.engine import run_segment
+
+        claims = run_segment(p, comments, out, cache, ray_address)
+    else:
+        claims = stage.run(p, comments, out, cache)
     say(f"segment: {claims.height} claims -> {out}")
 
 
@@ -130,25 +155,42 @@ def embed(
     cache: Annotated[Path | None, typer.Option(help="Embedding cache (Parquet); reruns embed only new text.")] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddressOpt = None,
 ):
     """Embed claims with a sentence-transformer (offline), reusing cached vectors."""
     from pipeline import embed as stage
 
-    embeddings = stage.run(_params(params, overrides).embed, claims, out, cache)
+    p = _params(params, overrides).embed
+    if engine is Engine.ray:
+        from pipeline.engine import run_embed
+
+        embeddings = run_embed(p, claims, out, cache, ray_address)
+    else:
+        embeddings = stage.run(p, claims, out, cache)
     say(f"embed: {embeddings.height} vectors -> {out}")
 
 
-@app.command(epilog="Example: stancemap stance data/interim/claims.parquet --out data/processed/stances.parquet")
+@app.command(
+    epilog="Example: stancemap stance data/interim/claims.parquet --comments data/interim/comments.parquet "
+    "--out data/processed/stances.parquet"
+)
 def stance(
     claims: Annotated[Path, typer.Argument(help="Claims table from `segment`.")],
     out: OutOpt,
+    comments: Annotated[
+        Path | None,
+        typer.Option(help="Comments table from `ingest`: without propositions, sides come from reply structure."),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Stance of every claim toward each proposition in params (stance.propositions): pro, con or neither."""
+    """Stance of every claim toward each proposition in params (stance.propositions): pro, con or neither.
+    Without propositions (and with --comments), the side toward its thread's opening post, from who
+    rebuts whom (stance.fallback)."""
     from pipeline.stance import stage
 
-    stage.run(_params(params, overrides).stance, claims, out)
+    stage.run(_params(params, overrides).stance, claims, out, comments_path=comments)
 
 
 @app.command(
@@ -182,20 +224,28 @@ def train_stance(
 
 @app.command(
     epilog="Example: stancemap cluster data/interim/embeddings.parquet --stances data/processed/stances.parquet "
-    "--out data/processed/clusters.parquet"
+    "--out data/processed/clusters.parquet --state data/processed/cluster_state.joblib"
 )
 def cluster(
     embeddings: Annotated[Path, typer.Argument(help="Embeddings table from `embed`.")],
     out: OutOpt,
     stances: Annotated[Path | None, typer.Option(help="Stances table: clusters are split by side.")] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Models and ids of the last run: new claims join its clusters, and ids stay stable."),
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Refit everything (ids still match the last run).")] = False,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Cluster claims into topics (seeded UMAP + HDBSCAN), split them by side, and place them on a 2-D map."""
+    """Cluster claims into topics (seeded UMAP + HDBSCAN), split them by side, and place them on a 2-D map.
+
+    With --state, a rerun places only new claims (UMAP transform + HDBSCAN approximate prediction) until
+    cluster.max_drift of the claims changed since the last full fit; then it refits."""
     from pipeline import cluster as stage
 
     p = _params(params, overrides)
-    stage.run(p.cluster, p.seed, embeddings, out, stances)
+    stage.run(p.cluster, p.seed, embeddings, out, stances, state, full)
 
 
 @app.command(
@@ -277,7 +327,10 @@ def run(
         ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims, at.segment_cache)),
         ("embed", lambda: embed_stage.run(p.embed, at.claims, at.embeddings, at.embed_cache)),
         ("stance", lambda: stance_stage.run(p.stance, at.claims, at.stances)),
-        ("cluster", lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters, at.stances)),
+        (
+            "cluster",
+            lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters, at.stances, at.cluster_state),
+        ),
         ("label", lambda: label_stage.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels)),
         (
             "report",
@@ -315,6 +368,23 @@ def evaluate_segments(
     from pipeline.evaluate import segments as evaluation
 
     result = evaluation.run(folder, _params(params, overrides).segment, out)
+    print(evaluation.table(result))
+
+
+@evaluate_app.command(
+    "replies", epilog="Example: stancemap evaluate replies ../shared/eval/cmv_modes/threads --out replies.json"
+)
+def evaluate_replies(
+    folder: Annotated[Path, typer.Argument(help="Threads in the ChangeMyView modes format (.xml with relations).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write every score as JSON here.")] = None,
+    params: ParamsOpt = Path("params.yaml"),
+    overrides: SetOpt = None,
+):
+    """Score rebuttal detection and the side toward the opening post (the stance fallback without
+    propositions) against gold relations, beside trivial baselines; the last line is `MEAN ...`."""
+    from pipeline.evaluate import replies as evaluation
+
+    result = evaluation.run(folder, _params(params, overrides).stance, out)
     print(evaluation.table(result))
 
 

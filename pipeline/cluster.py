@@ -10,6 +10,10 @@ ordered by size (largest first, ties by first claim), so the same input gives th
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +21,16 @@ import polars as pl
 
 from pipeline.config import ClusterParams
 from pipeline.io import read_table, write_table
-from pipeline.progress import say
+from pipeline.progress import say, track
 from pipeline.schemas import CLUSTERS
 
 MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params.min_dist
+CHUNK = 20_000  # rows placed by UMAP transform at a time
 
 
 def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
-    """Seeded UMAP (cosine) to `n_components`; `knn` reuses a neighbour graph already computed."""
+    """Seeded UMAP (cosine) to `n_components`: (the fitted reducer, the reduced rows); `knn` reuses
+    a neighbour graph already computed."""
     import warnings
 
     import umap
@@ -41,7 +47,7 @@ def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: f
         precomputed_knn=knn if knn is not None else (None, None, None),
         init="spectral" if len(vectors) > n_components + 10 else "random",
     )
-    return reducer.fit_transform(vectors).astype(np.float32)
+    return reducer, reducer.fit_transform(vectors).astype(np.float32)
 
 
 def renumber(labels: np.ndarray) -> np.ndarray:
@@ -53,34 +59,89 @@ def renumber(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping.get(c, -1) for c in labels.tolist()], dtype=np.int32)
 
 
-def cluster(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cluster per row, membership probability per row, (n, 2) map coordinates)."""
+@dataclass
+class Fitted:
+    """What a full fit leaves behind so later runs can place new claims without refitting."""
+
+    umap: object | None  # to params.n_components dimensions, for HDBSCAN
+    umap_map: object | None  # to 2-D, for the map
+    clusterer: object | None  # HDBSCAN with prediction data
+    raw: np.ndarray  # HDBSCAN's own label per fitted row
+
+
+def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, np.ndarray, np.ndarray]:
+    """Full fit: (models, membership probability per row, (n, 2) map coordinates); topics are
+    `renumber(fitted.raw)`. Beyond `fit_sample` rows, UMAP learns from a seeded sample and places
+    the rest with `transform`, in chunks, so memory stays flat; HDBSCAN always sees every row."""
     import hdbscan
 
     n = len(vectors)
     if n < max(params.min_cluster_size, params.n_components + 3, 5):
         say(f"cluster: only {n} claim(s), too few to cluster; all are left unclustered")
-        coords = _small_map(vectors)
-        return np.full(n, -1, np.int32), np.zeros(n, np.float32), coords
-    k = min(params.n_neighbors, n - 1)
+        return Fitted(None, None, None, np.full(n, -1, np.int32)), np.zeros(n, np.float32), _small_map(vectors)
+    sample = np.arange(n)
+    if n > params.fit_sample:
+        sample = np.sort(np.random.RandomState(seed).choice(n, params.fit_sample, replace=False))
+    k = min(params.n_neighbors, len(sample) - 1)
     from umap.umap_ import nearest_neighbors
 
     knn = nearest_neighbors(
-        vectors,
+        vectors[sample],
         n_neighbors=k,
         metric="cosine",
         metric_kwds={},
         angular=False,
         random_state=np.random.RandomState(seed),
     )
-    reduced = reduce(vectors, params.n_components, k, params.min_dist, seed, knn)
-    coords = reduce(vectors, 2, k, MAP_MIN_DIST, seed, knn)
-    model = hdbscan.HDBSCAN(
+    reducer, reduced_sample = reduce(vectors[sample], params.n_components, k, params.min_dist, seed, knn)
+    mapper, coords_sample = reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn)
+    if len(sample) < n:
+        reduced = np.zeros((n, params.n_components), np.float32)
+        coords = np.zeros((n, 2), np.float32)
+        reduced[sample], coords[sample] = reduced_sample, coords_sample
+        rest = np.setdiff1d(np.arange(n), sample)
+        chunks = np.array_split(rest, max(1, len(rest) // CHUNK))
+        for chunk in track(chunks, len(chunks), "cluster: placing claims"):
+            reduced[chunk] = transform(reducer, vectors[chunk])
+            coords[chunk] = transform(mapper, vectors[chunk])
+    else:
+        reduced, coords = reduced_sample, coords_sample
+    clusterer = hdbscan.HDBSCAN(
         min_cluster_size=params.min_cluster_size,
         min_samples=min(params.min_samples, n - 1),
         cluster_selection_method=params.cluster_selection_method,
+        prediction_data=True,
     ).fit(reduced)
-    return renumber(model.labels_), model.probabilities_.astype(np.float32), coords
+    fitted = Fitted(reducer, mapper, clusterer, clusterer.labels_.astype(np.int32))
+    return fitted, clusterer.probabilities_.astype(np.float32), coords
+
+
+def transform(reducer, vectors: np.ndarray) -> np.ndarray:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return reducer.transform(vectors).astype(np.float32)
+
+
+def predict(fitted: Fitted, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New rows placed with the models of an earlier fit: (HDBSCAN label, probability, map coordinates)."""
+    import hdbscan
+
+    reduced = np.concatenate([transform(fitted.umap, c) for c in _chunks(vectors)])
+    coords = np.concatenate([transform(fitted.umap_map, c) for c in _chunks(vectors)])
+    labels, strengths = hdbscan.approximate_predict(fitted.clusterer, reduced)
+    return labels.astype(np.int32), strengths.astype(np.float32), coords
+
+
+def _chunks(vectors: np.ndarray) -> list[np.ndarray]:
+    return [vectors[i : i + CHUNK] for i in range(0, max(len(vectors), 1), CHUNK)]
+
+
+def cluster(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cluster per row, membership probability per row, (n, 2) map coordinates)."""
+    fitted, probabilities, coords = fit(vectors, params, seed)
+    return renumber(fitted.raw), probabilities, coords
 
 
 def _small_map(vectors: np.ndarray) -> np.ndarray:
@@ -147,35 +208,249 @@ def assign(
     return clusters, topics, sides, probabilities, coords
 
 
+# --- reruns: new claims join the clusters of the last full fit, and ids stay put
+
+
+STATE_VERSION = 1
+
+
+@dataclass
+class State:
+    """Kept between runs (persisted next to the clusters): the last full fit and what each claim got."""
+
+    version: int
+    fingerprint: str  # params + seed of the last full fit; a change means a full refit
+    fitted: Fitted
+    raw_to_topic: dict[int, int]  # HDBSCAN label of the fit -> topic id
+    centres: np.ndarray  # unit centre per topic, for placing new noise
+    centre_topics: list[int]
+    fit_size: int  # claims at the last full fit
+    changed: int  # claims added or removed since then
+    claims: dict[str, tuple[int, int, float, float, float]]  # key -> (topic, cluster, probability, x, y)
+    next_topic: int  # ids only grow, so a vanished cluster's id is never given to another
+    next_cluster: int
+
+
+def claim_keys(claim_ids: list[str], vectors: np.ndarray) -> list[str]:
+    """A claim is "the same" in a later run when its id and its vector (so its text and the embedding
+    model) are the same."""
+    return [
+        f"{cid}\0{hashlib.blake2b(row.tobytes(), digest_size=12).hexdigest()}"
+        for cid, row in zip(claim_ids, np.ascontiguousarray(vectors, dtype=np.float32), strict=True)
+    ]
+
+
+def fingerprint(params: ClusterParams, seed: int) -> str:
+    settings = {k: v for k, v in dataclasses.asdict(params).items() if k != "max_drift"}
+    return f"v{STATE_VERSION} seed={seed} " + " ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+
+
+def match_ids(labels: np.ndarray, keys: list[str], previous: dict[str, int], next_id: int) -> tuple[np.ndarray, int]:
+    """Relabel groups (-1 stays -1) with the id of the previous group they share most claims with,
+    greedily, biggest overlap first; groups left over get fresh ids from `next_id`, in label order
+    (labels come numbered by size). Returns (ids, the next fresh id)."""
+    overlap: dict[tuple[int, int], int] = {}
+    for key, label in zip(keys, labels.tolist(), strict=True):
+        old = previous.get(key, -1)
+        if label >= 0 and old >= 0:
+            overlap[(label, old)] = overlap.get((label, old), 0) + 1
+    mapping: dict[int, int] = {}
+    used: set[int] = set()
+    for (label, old), _ in sorted(overlap.items(), key=lambda item: (-item[1], item[0])):
+        if label not in mapping and old not in used:
+            mapping[label] = old
+            used.add(old)
+    for label in sorted(set(labels.tolist()) - {-1}):
+        if label not in mapping:
+            mapping[label] = next_id
+            next_id += 1
+    return np.array([mapping.get(label, -1) for label in labels.tolist()], dtype=np.int32), next_id
+
+
+def topic_centres(topics: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    ids = sorted(set(topics.tolist()) - {-1})
+    if not ids:
+        return np.zeros((0, vectors.shape[1]), np.float32), []
+    centres = np.stack([vectors[topics == t].mean(axis=0) for t in ids])
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    return centres.astype(np.float32), ids
+
+
+def nearest_topic(vectors: np.ndarray, centres: np.ndarray, centre_topics: list[int], min_similarity: float):
+    """Topic of the most similar centre when at least `min_similarity`, else -1."""
+    if not centre_topics or min_similarity >= 1.0 or not len(vectors):
+        return np.full(len(vectors), -1, np.int32)
+    sims = vectors @ centres.T
+    best = sims.argmax(axis=1)
+    ok = sims[np.arange(len(vectors)), best] >= min_similarity
+    return np.where(ok, np.array(centre_topics)[best], -1).astype(np.int32)
+
+
+@dataclass
+class Outcome:
+    clusters: np.ndarray
+    topics: np.ndarray
+    sides: list[str | None]
+    probabilities: np.ndarray
+    coords: np.ndarray
+    new: np.ndarray  # claim not in the previous run
+    mode: str  # "full" or "incremental"
+    reason: str
+    state: State
+
+
+def assign_incremental(
+    vectors: np.ndarray,
+    claim_ids: list[str],
+    params: ClusterParams,
+    seed: int,
+    stances: pl.DataFrame | None = None,
+    previous: State | None = None,
+    full: bool = False,
+) -> Outcome:
+    """The stage with memory. Without a usable previous state, or when `full`, or when more than
+    `max_drift` of the claims changed since the last full fit: a full fit whose ids are matched to
+    the previous run's. Otherwise the claims seen before keep their cluster and place on the map,
+    and the new ones are placed by the saved UMAPs and HDBSCAN's approximate prediction."""
+    keys = claim_keys(claim_ids, vectors)
+    before = previous.claims if previous is not None else {}
+    new = np.array([k not in before for k in keys], dtype=bool)
+    n_new = int(new.sum())
+    removed = len(set(before) - set(keys))
+    reason = ""
+    if previous is None:
+        reason = "no earlier run"
+    elif full:
+        reason = "asked for (--full)"
+    elif previous.version != STATE_VERSION or previous.fingerprint != fingerprint(params, seed):
+        reason = "params changed"
+    elif previous.fitted.clusterer is None:
+        reason = "the last fit had too few claims"
+    else:
+        drift = (previous.changed + n_new + removed) / max(previous.fit_size, 1)
+        if drift > params.max_drift:
+            reason = f"{drift:.0%} of the claims changed since the last full fit (max_drift {params.max_drift:.0%})"
+    if reason:
+        fitted, probabilities, coords = fit(vectors, params, seed)
+        raw = renumber(fitted.raw)
+        topics = renumber(reassign_noise(raw, vectors, params.reassign_min_similarity))
+        old_topics = {k: v[0] for k, v in before.items()}
+        topics, next_topic = match_ids(topics, keys, old_topics, previous.next_topic if previous else 0)
+        raw_to_topic = {}
+        for r, t in zip(fitted.raw.tolist(), topics.tolist(), strict=True):
+            if r >= 0:
+                raw_to_topic.setdefault(r, t)
+        centres, centre_topics = topic_centres(topics, vectors)
+        fit_size, changed, mode = len(keys), 0, "full"
+    else:
+        fitted, raw_to_topic = previous.fitted, previous.raw_to_topic
+        centres, centre_topics = previous.centres, previous.centre_topics
+        topics = np.zeros(len(keys), np.int32)
+        probabilities = np.zeros(len(keys), np.float32)
+        coords = np.zeros((len(keys), 2), np.float32)
+        old = np.flatnonzero(~new)
+        for i in old.tolist():
+            t, _, p, x, y = before[keys[i]]
+            topics[i], probabilities[i], coords[i] = t, p, (x, y)
+        fresh = np.flatnonzero(new)
+        if len(fresh):
+            raw, strengths, placed = predict(fitted, vectors[fresh])
+            predicted = np.array([raw_to_topic.get(r, -1) for r in raw.tolist()], dtype=np.int32)
+            noise = predicted == -1
+            predicted[noise] = nearest_topic(
+                vectors[fresh][noise], centres, centre_topics, params.reassign_min_similarity
+            )
+            topics[fresh], probabilities[fresh], coords[fresh] = predicted, strengths, placed
+        next_topic, fit_size = previous.next_topic, previous.fit_size
+        changed, mode = previous.changed + n_new + removed, "incremental"
+    sides = side_keys(claim_ids, stances)
+    groups = split_by_side(topics, sides) if any(s is not None for s in sides) else renumber(topics)
+    old_clusters = {k: v[1] for k, v in before.items()}
+    clusters, next_cluster = match_ids(groups, keys, old_clusters, previous.next_cluster if previous else 0)
+    state = State(
+        version=STATE_VERSION,
+        fingerprint=fingerprint(params, seed),
+        fitted=fitted,
+        raw_to_topic=raw_to_topic,
+        centres=centres,
+        centre_topics=centre_topics,
+        fit_size=fit_size,
+        changed=changed,
+        claims={
+            k: (int(t), int(c), float(p), float(x), float(y))
+            for k, t, c, p, (x, y) in zip(
+                keys, topics.tolist(), clusters.tolist(), probabilities.tolist(), coords.tolist(), strict=True
+            )
+        },
+        next_topic=max(next_topic, int(topics.max(initial=-1)) + 1),
+        next_cluster=next_cluster,
+    )
+    if previous is None:
+        new[:] = False  # a first run has nothing to be new against
+    return Outcome(clusters, topics, sides, probabilities, coords, new, mode, reason, state)
+
+
+def load_state(path: Path | None) -> State | None:
+    """The previous run's state, or None (missing, unreadable or from another version: a full fit)."""
+    if path is None or not path.exists():
+        return None
+    import joblib
+
+    try:
+        state = joblib.load(path)
+    except Exception as exc:  # a damaged file costs a full fit, never the run
+        say(f"cluster: ignoring the state in {path} ({type(exc).__name__}); fitting from scratch")
+        return None
+    return state if isinstance(state, State) and state.version == STATE_VERSION else None
+
+
+def save_state(state: State, path: Path) -> None:
+    import joblib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        joblib.dump(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def run(
     params: ClusterParams,
     seed: int,
     embeddings_path: str | Path,
     out: str | Path,
     stances_path: str | Path | None = None,
+    state_path: str | Path | None = None,
+    full: bool = False,
 ) -> pl.DataFrame:
     embeddings = read_table(embeddings_path, "embeddings")
     vectors = embeddings["vector"].to_numpy().astype(np.float32)
     stances = read_table(stances_path, "stances") if stances_path is not None else None
-    clusters, topics, sides, probabilities, coords = assign(
-        vectors, embeddings["claim_id"].to_list(), params, seed, stances
-    )
+    state_file = Path(state_path) if state_path else None
+    previous = load_state(state_file)
+    result = assign_incremental(vectors, embeddings["claim_id"].to_list(), params, seed, stances, previous, full)
     table = pl.DataFrame(
         {
             "claim_id": embeddings["claim_id"],
-            "cluster": clusters,
-            "topic": topics,
-            "side": sides,
-            "probability": probabilities,
-            "x": coords[:, 0],
-            "y": coords[:, 1],
+            "cluster": result.clusters,
+            "topic": result.topics,
+            "side": result.sides,
+            "probability": result.probabilities,
+            "x": result.coords[:, 0],
+            "y": result.coords[:, 1],
+            "new": result.new,
         },
         schema=CLUSTERS,
     )
     write_table(table, out, "clusters")
-    found = len(set(topics.tolist()) - {-1})
+    if state_file is not None:
+        save_state(result.state, state_file)
+    topics, clusters = result.topics, result.clusters
+    how = f"full fit ({result.reason})" if result.mode == "full" else f"{int(result.new.sum())} new claim(s) placed"
     say(
-        f"cluster: {found} topic(s), {len(set(clusters.tolist()) - {-1})} cluster(s) with sides, "
-        f"{int((topics == -1).sum())} of {len(topics)} claim(s) unclustered"
+        f"cluster: {how}; {len(set(topics.tolist()) - {-1})} topic(s), {len(set(clusters.tolist()) - {-1})} "
+        f"cluster(s) with sides, {int((topics == -1).sum())} of {len(topics)} claim(s) unclustered"
     )
     return table

@@ -41,6 +41,10 @@ class StanceParams:
     adapter: str = "models/stance-minilm-lora"  # trained by `stancemap train-stance`
     neutral_band: float = 0.15  # |P(pro) - 0.5| below this is "neither"
     batch_size: int = 64
+    # without propositions: "replies" gives every claim a side toward its thread's opening post
+    # from reply structure (pipeline/stance/replies.py); "none" leaves the stance table empty
+    fallback: str = "replies"
+    reply_prior: float = 0.5  # P(rebut) of a reply with no evidence either way; 0.5 = unknown
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class ClusterParams:
     min_samples: int = 3
     cluster_selection_method: str = "eom"
     reassign_min_similarity: float = 0.5  # noise joins the nearest topic this similar; 1.0 = never
+    fit_sample: int = 25_000  # UMAP learns from at most this many claims and places the rest (memory, speed)
+    max_drift: float = 0.2  # refit everything once this share of claims changed since the last full fit
 
 
 @dataclass(frozen=True)
@@ -202,10 +208,18 @@ def _check(p: Params) -> None:
             raise ConfigError(f"{key}: must be at least 1, got {value}")
     if p.cluster.min_cluster_size < 2:
         raise ConfigError(f"cluster.min_cluster_size: must be at least 2, got {p.cluster.min_cluster_size}")
+    if p.cluster.fit_sample < 20:
+        raise ConfigError(f"cluster.fit_sample: must be at least 20, got {p.cluster.fit_sample}")
+    if p.cluster.max_drift < 0:
+        raise ConfigError(f"cluster.max_drift: must be at least 0, got {p.cluster.max_drift}")
     if p.cluster.cluster_selection_method not in ("eom", "leaf"):
         raise ConfigError("cluster.cluster_selection_method: must be 'eom' or 'leaf'")
     if not 0.0 <= p.stance.neutral_band < 0.5:
         raise ConfigError(f"stance.neutral_band: must be in [0, 0.5), got {p.stance.neutral_band}")
+    if p.stance.fallback not in ("replies", "none"):
+        raise ConfigError(f"stance.fallback: must be 'replies' or 'none', got {p.stance.fallback!r}")
+    if not 0.0 < p.stance.reply_prior < 1.0:
+        raise ConfigError(f"stance.reply_prior: must be between 0 and 1 (exclusive), got {p.stance.reply_prior}")
     if not 0.0 <= p.cluster.min_dist <= 1.0:
         raise ConfigError(f"cluster.min_dist: must be between 0 and 1, got {p.cluster.min_dist}")
     if p.report.authors not in ("show", "pseudonymize", "hide"):
@@ -257,6 +271,10 @@ class Layout:
     @property
     def clusters(self) -> Path:
         return self.root / "data" / "processed" / "clusters.parquet"
+
+    @property
+    def cluster_state(self) -> Path:
+        return self.root / "data" / "processed" / "cluster_state.joblib"
 
     @property
     def labels(self) -> Path:

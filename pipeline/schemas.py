@@ -90,6 +90,7 @@ CLUSTERS = {
     "probability": pl.Float32,
     "x": pl.Float32,  # 2-D map coordinates
     "y": pl.Float32,
+    "new": pl.Boolean,  # not in the previous run (always false on a first run)
 }
 
 LABELS = {

@@ -34,3 +34,90 @@ def test_real_umap_hdbscan_finds_the_blobs_and_repeats_exactly():
         assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
     again = cluster(vectors, ClusterParams(), 42)
     assert np.array_equal(again[0], labels) and np.array_equal(again[2], coords)
+
+
+# --- reruns: incremental placement and stable ids
+
+
+def test_match_ids_keeps_the_previous_id_of_the_most_shared_group():
+    from pipeline.cluster import match_ids
+
+    keys = [f"k{i}" for i in range(8)]
+    previous = {"k0": 4, "k1": 4, "k2": 4, "k3": 9, "k4": 9, "k5": -1}
+    labels = np.array([0, 0, 1, 1, 1, -1, 2, 2])  # new group 1 shares k3, k4 with old 9 and k2 with old 4
+    ids, next_id = match_ids(labels, keys, previous, next_id=10)
+    assert ids.tolist() == [4, 4, 9, 9, 9, -1, 10, 10] and next_id == 11
+    # a first run (nothing before) keeps the size order
+    ids, next_id = match_ids(labels, keys, {}, next_id=0)
+    assert ids.tolist() == labels.tolist() and next_id == 3
+
+
+def grown(vectors: np.ndarray, truth: np.ndarray, extra: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """The blobs plus `extra` new points near blob 0, with ids new-0.."""
+    rng = np.random.default_rng(seed)
+    centre = vectors[truth == 0].mean(axis=0)
+    more = centre + 0.02 * rng.normal(size=(extra, vectors.shape[1]))
+    more /= np.linalg.norm(more, axis=1, keepdims=True)
+    ids = [f"c{i}" for i in range(len(vectors))] + [f"new-{i}" for i in range(extra)]
+    return np.concatenate([vectors, more.astype(np.float32)]), ids
+
+
+@pytest.fixture(scope="module")
+def first_run():
+    from pipeline.cluster import assign_incremental
+
+    vectors, truth = blobs(per=40)
+    ids = [f"c{i}" for i in range(len(vectors))]
+    return vectors, truth, ids, assign_incremental(vectors, ids, ClusterParams(), 42)
+
+
+@pytest.mark.slow
+def test_a_rerun_places_new_claims_without_moving_the_old(first_run, tmp_path):
+    from pipeline.cluster import assign_incremental, load_state, save_state
+
+    vectors, truth, ids, first = first_run
+    assert first.mode == "full" and not first.new.any()
+    save_state(first.state, tmp_path / "state.joblib")
+    state = load_state(tmp_path / "state.joblib")
+    more, more_ids = grown(vectors, truth, extra=6, seed=1)  # 6 of 120: under max_drift 0.2
+    second = assign_incremental(more, more_ids, ClusterParams(), 42, previous=state)
+    assert second.mode == "incremental"
+    n = len(vectors)
+    assert np.array_equal(second.clusters[:n], first.clusters)  # nothing seen before moves
+    assert np.array_equal(second.coords[:n], first.coords)
+    assert second.new.tolist() == [False] * n + [True] * 6
+    blob0 = set(first.clusters[truth == 0].tolist()) - {-1}
+    assert set(second.clusters[n:].tolist()) <= blob0  # the new claims join blob 0's cluster
+    again = assign_incremental(more, more_ids, ClusterParams(), 42, previous=load_state(tmp_path / "state.joblib"))
+    assert np.array_equal(again.clusters, second.clusters) and np.array_equal(again.coords, second.coords)
+
+
+@pytest.mark.slow
+def test_past_max_drift_it_refits_and_keeps_the_ids(first_run):
+    from pipeline.cluster import assign_incremental
+
+    vectors, truth, ids, first = first_run
+    more, more_ids = grown(vectors, truth, extra=40, seed=2)  # a third more: refit
+    # ids of the first run, scrambled, to see that the refit follows them and not the size order
+    state = first.state
+    shuffled = {0: 7, 1: 3, 2: 5}
+    state.claims = {k: (t, shuffled.get(c, c), p, x, y) for k, (t, c, p, x, y) in state.claims.items()}
+    second = assign_incremental(more, more_ids, ClusterParams(), 42, previous=state)
+    assert second.mode == "full" and "max_drift" in second.reason
+    n = len(vectors)
+    before = np.array([shuffled.get(c, c) for c in first.clusters.tolist()])
+    assert (second.clusters[:n] == before).mean() > 0.95
+    assert second.new.sum() == 40
+    forced = assign_incremental(vectors, ids, ClusterParams(), 42, previous=first.state, full=True)
+    assert forced.mode == "full" and forced.reason == "asked for (--full)"
+
+
+@pytest.mark.slow
+def test_umap_learns_from_a_sample_and_places_the_rest():
+    from dataclasses import replace
+
+    vectors, truth = blobs(per=40)
+    labels, prob, coords = cluster(vectors, replace(ClusterParams(), fit_sample=60), 42)
+    assert coords.shape == (120, 2) and np.isfinite(coords).all()
+    for t in range(3):  # the blobs are still found, sampled or placed
+        assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1

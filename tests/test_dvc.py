@@ -53,3 +53,42 @@ def test_second_repro_reruns_nothing_and_matches_stancemap_run(tmp_path, demo_ru
     assert third.returncode == 0, third.stderr
     ran = {line.split("'")[1] for line in third.stdout.splitlines() if line.startswith("Running stage")}
     assert ran == {"label", "report"}
+
+    # a new thread: its comments are segmented and embedded (the caches grow by them alone), its
+    # claims join the existing clusters, the old claims keep their ids, and the report marks the new
+    import json
+
+    import polars as pl
+
+    before = {name: pl.read_parquet(getattr(at, name)) for name in ["clusters", "segment_cache", "embed_cache"]}
+    records = [
+        {"id": f"n{i}", "parent": f"n{i - 1}" if i else None, "author": f"reader{i % 3}", "thread": "late-thread",
+         "text": text}
+        for i, text in enumerate(NEW_THREAD)
+    ]
+    with (tmp_path / "data" / "raw" / "late-thread.jsonl").open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    fourth = dvc("repro", cwd=tmp_path)
+    assert fourth.returncode == 0, fourth.stderr
+    after = {name: pl.read_parquet(getattr(at, name)) for name in ["clusters", "segment_cache", "embed_cache"]}
+    claims = pl.read_parquet(at.claims)
+    new_claims = claims.filter(pl.col("comment_id").str.contains("late-thread"))["claim_id"].to_list()
+    assert new_claims
+    assert after["segment_cache"].height == before["segment_cache"].height + len(NEW_THREAD)
+    assert after["embed_cache"].height == before["embed_cache"].height + len(set(
+        claims.filter(pl.col("claim_id").is_in(new_claims))["text"].to_list()))
+    clusters = after["clusters"]
+    assert sorted(clusters.filter(pl.col("new"))["claim_id"].to_list()) == sorted(new_claims)
+    kept = clusters.filter(~pl.col("new")).select("claim_id", "cluster", "x", "y")
+    assert kept.equals(before["clusters"].select("claim_id", "cluster", "x", "y"))
+    assert "new since the last run" in at.report.read_text(encoding="utf-8")
+
+
+NEW_THREAD = [
+    "A late thread on distillation: the labs say copying outputs is theft, the copiers say it is learning.",
+    "Calling it theft stretches the word. Nobody lost the model, and every answer was paid for.",
+    "It is theft of the effort, not of the weights. The terms of service were clear about training.",
+    "Terms of service are a contract question, and a contract breach is not a crime in most places.",
+    "The national security angle matters more than the contract, because the copies ship abroad.",
+    "Everyone trained on scraped web text, so the big labs complaining now sounds hypocritical to me.",
+]

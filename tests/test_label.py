@@ -46,6 +46,7 @@ def test_label_table_counts_comments_and_authors(small_corpus):
             "probability": [1.0] * claims.height,
             "x": [0.0] * claims.height,
             "y": [0.0] * claims.height,
+            "new": [False] * claims.height,
         },
         schema=CLUSTERS,
     )

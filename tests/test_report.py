@@ -401,3 +401,25 @@ def test_large_maps_switch_to_webgl(size):
     labels = pl.DataFrame({"cluster": [0], "label": ["x"]})
     kind = stance_map(points, labels).to_dict()["data"][0]["type"]
     assert kind == ("scattergl" if size > 5000 else "scatter")
+
+
+def test_new_claims_are_marked_in_hover_list_counts_and_summary(tmp_path):
+    texts = ["Distillation is theft of the lab's work.", "They paid for every token they used.", "Export rules matter."]
+    claims, comments, clusters, labels = tables(tmp_path, texts)
+    fresh = [i == 1 for i in range(clusters.height)]
+    clusters = clusters.with_columns(pl.Series("new", fresh))
+    points = points_of(claims, comments, clusters)
+    assert points["new"].to_list() == fresh
+    panel = {c["cluster"]: c for c in pagedata.cluster_panel(points, labels)}
+    assert sum(c["n_new"] for c in panel.values()) == 1
+    assert pagedata.page_data(points, comments, {})["claims"]["new"] == [int(f) for f in fresh]
+    assert "new since the last run" in hover_text("claim", "me", "t", "label", 280, new=True)
+    assert "new since" not in hover_text("claim", "me", "t", "label", 280)
+    figure = stance_map(points, labels).to_dict()
+    outlined = [t["marker"].get("line") for t in figure["data"]]
+    assert any(line and "#111" in line["color"] for line in outlined)
+    page, metrics = build_report(claims, comments, clusters, labels, Params())
+    assert metrics["new_claims"] == 1 and "new since the last run" in page and 'class="new-badge"' in page
+    # a table without the column (an older run) reads as nothing new
+    page, metrics = build_report(claims, comments, clusters.drop("new"), labels, Params())
+    assert metrics["new_claims"] == 0 and 'class="new-badge"' not in page

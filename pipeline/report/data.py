@@ -28,13 +28,20 @@ def points_table(
     claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataFrame, names: dict[str, str | None]
 ) -> pl.DataFrame:
     """One row per clustered claim, in claims order, with its map position, cluster, thread, shown
-    author (`names` maps real names to what the page may show), `side` (null when no propositions are set)
-    and `index` (its position in the page data)."""
+    author (`names` maps real names to what the page may show), `side` (null when no propositions are set),
+    `new` (not in the previous run) and `index` (its position in the page data)."""
     extra = [c for c in ("side", "stance") if c in clusters.columns or c in claims.columns]
     table = (
         claims.select("claim_id", "comment_id", "start", "end", "text", *[c for c in extra if c in claims.columns])
         .join(
-            clusters.select("claim_id", "cluster", "x", "y", *[c for c in extra if c in clusters.columns]),
+            clusters.select(
+                "claim_id",
+                "cluster",
+                "x",
+                "y",
+                *[c for c in extra if c in clusters.columns],
+                pl.col("new") if "new" in clusters.columns else pl.lit(False).alias("new"),
+            ),
             on="claim_id",
             how="inner",
             maintain_order="left",
@@ -55,6 +62,7 @@ def points_table(
             "y",
             "thread_id",
             "side",
+            "new",
             pl.col("author").alias("real_author"),
             pl.col("shown_author").alias("author"),
         )
@@ -102,6 +110,7 @@ def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame) -> list[dict]:
                 "n_claims": part.height,
                 "n_comments": part["comment_id"].n_unique(),
                 "n_authors": part["real_author"].drop_nulls().n_unique(),
+                "n_new": int(part["new"].sum()),
                 "sides": sides_split(part["side"].to_list()),
                 "threads": _counts(part["thread_id"].to_list()),
             }
@@ -169,6 +178,7 @@ def page_data(points: pl.DataFrame, comments: pl.DataFrame, names: dict[str, str
             "end": points["end"].to_list(),
             "cluster": points["cluster"].to_list(),
             "side": points["side"].to_list(),
+            "new": [int(v) for v in points["new"].to_list()],
             "x": [round(v, 4) for v in points["x"].to_list()],
             "y": [round(v, 4) for v in points["y"].to_list()],
             "text": points["text"].to_list(),

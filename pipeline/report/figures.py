@@ -53,13 +53,16 @@ def hover_text(
     limit: int,
     side: str | None = None,
     no_author: str = "unknown author",
+    new: bool = False,
 ) -> str:
-    """Escaped, wrapped hover label: cluster label, claim, author, thread (and side, once known)."""
+    """Escaped, wrapped hover label: cluster label, claim, author, thread (and side, once known; and
+    whether the claim is new since the previous run)."""
     short = claim if len(claim) <= limit else claim[: limit - 1].rstrip() + "…"
     lines = textwrap.wrap(short, 70) or [""]
     body = "<br>".join(html.escape(line) for line in lines)
     who = html.escape(author if author else no_author)
     where = f"{who} · {html.escape(thread or '')}" + (f" · side: {html.escape(side)}" if side else "")
+    where += " · new since the last run" if new else ""
     return f"<b>{html.escape(label)}</b><br>{body}<br><i>{where}</i>"
 
 
@@ -80,14 +83,17 @@ def stance_map(
         part = points.filter(pl.col("cluster") == c)
         label = names.get(c, f"cluster {c}")
         sides = part["side"].to_list() if "side" in part.columns else [None] * part.height
+        fresh = part["new"].to_list() if "new" in part.columns else [False] * part.height
         hover = [
-            hover_text(t, a, th, label, hover_chars, sd, no_author)
-            for t, a, th, sd in zip(part["text"], part["author"], part["thread_id"], sides, strict=True)
+            hover_text(t, a, th, label, hover_chars, sd, no_author, nw)
+            for t, a, th, sd, nw in zip(part["text"], part["author"], part["thread_id"], sides, fresh, strict=True)
         ]
         name = f"{label} ({part.height})" if c < 0 else f"{c}: {label} ({part.height})"
         marker = {"color": colour(c), "size": 6 if c < 0 else 8, "opacity": 0.5 if c < 0 else 0.85}
         if any(s is not None for s in sides):
             marker["symbol"] = [symbol(s) for s in sides]
+        if any(fresh):  # new claims get a dark outline
+            marker["line"] = {"color": ["#111" if nw else "rgba(0,0,0,0)" for nw in fresh], "width": 1.5}
         fig.add_trace(
             scatter(
                 x=part["x"].to_list(),

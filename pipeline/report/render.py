@@ -103,6 +103,7 @@ def build_report(
         "claims": claims.height,
         "clusters": n_clusters,
         "unclustered_share": round(unclustered / clusters.height, 4) if clusters.height else 0.0,
+        "new_claims": int(points["new"].sum()),
     }
     texts = points["text"].to_list()
     shown_panel = [

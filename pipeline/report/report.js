@@ -76,6 +76,12 @@
     who.className = "meta";
     who.textContent = " " + (comment.author || settings.no_author) + " · " + comment.thread;
     li.append(a, who);
+    if (claims.new[index]) {
+      const badge = document.createElement("span");
+      badge.className = "new-badge";
+      badge.textContent = "new";
+      li.append(" ", badge);
+    }
     return li;
   }
 
@@ -226,7 +232,7 @@
       const c = data.comments[claims.comment[i]];
       return {
         claim_id: id, comment_id: c.id, thread_id: c.thread, author: c.author, created_at: c.time,
-        cluster: claims.cluster[i], cluster_label: labelOf[claims.cluster[i]], side: claims.side[i],
+        cluster: claims.cluster[i], cluster_label: labelOf[claims.cluster[i]], side: claims.side[i], new: Boolean(claims.new[i]),
         x: claims.x[i], y: claims.y[i], start: claims.start[i], end: claims.end[i], text: claims.text[i],
         url: c.url, source: c.source,
       };
