@@ -185,9 +185,7 @@ def stance(
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Stance of every claim toward each proposition in params (stance.propositions): pro, con or neither.
-    Without propositions (and with --comments), the side toward its thread's opening post, from who
-    rebuts whom (stance.fallback)."""
+    """Pro, con or neither for each claim: toward each proposition, else toward its thread's opening post."""
     from pipeline.stance import stage
 
     stage.run(_params(params, overrides).stance, claims, out, comments_path=comments)
@@ -326,7 +324,7 @@ def run(
         ),
         ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims, at.segment_cache)),
         ("embed", lambda: embed_stage.run(p.embed, at.claims, at.embeddings, at.embed_cache)),
-        ("stance", lambda: stance_stage.run(p.stance, at.claims, at.stances)),
+        ("stance", lambda: stance_stage.run(p.stance, at.claims, at.stances, comments_path=at.comments)),
         (
             "cluster",
             lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters, at.stances, at.cluster_state),

@@ -32,6 +32,18 @@ AUTHORS_NOTE = {
 }
 
 
+def sides_note(stance) -> str:
+    """What pro and con mean on this map: toward the propositions, or, without them, toward each
+    thread's opening post (the reply-structure fallback)."""
+    if stance.propositions:
+        named = "; ".join(f"{i + 1}: {p}" for i, p in enumerate(stance.propositions))
+        return f"Sides are pro, con or neither toward the proposition(s) {named}."
+    return (
+        "Sides come from reply structure (no propositions are set): pro = with the thread's opening post, "
+        "con = against it, neither = no evidence either way."
+    )
+
+
 def script_json(data: object) -> str:
     """JSON safe to place inside a <script> element, whatever strings it holds."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
@@ -119,6 +131,7 @@ def build_report(
         metrics=metrics,
         model=params.embed.model,
         has_sides=points["side"].drop_nulls().len() > 0,
+        sides_note=sides_note(params.stance),
         clusters=shown_panel,
         edges=data["replies"],
         threads=compared,

@@ -2,7 +2,10 @@
 
 Propositions come from `stance.propositions` in params.yaml. A claim is `pro` or `con` when the
 model is confident enough (|P(pro) - 0.5| >= neutral_band), otherwise `neither`. Without
-propositions the table is empty and clusters are not split by side.
+propositions and with `stance.fallback: replies` (and the comments table), there is one implicit
+proposition, index 0, "the thread's opening post": a claim is `pro` (with it) or `con` (against
+it) as reply structure says (pipeline/stance/replies.py). With `fallback: none` the table is empty
+and clusters are not split by side.
 """
 
 from __future__ import annotations
@@ -44,12 +47,52 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
     return pl.DataFrame(rows, schema=STANCES)
 
 
-def run(params: StanceParams, claims_path: str | Path, out: str | Path, model=None) -> pl.DataFrame:
+def reply_stances(claims: pl.DataFrame, comments: pl.DataFrame, params: StanceParams) -> pl.DataFrame:
+    """Without propositions: each claim's side toward its thread's opening post (proposition 0),
+    from reply structure; p_pro is P(with the opening post), a claim inherits its comment's."""
+    from pipeline.stance.replies import reply_edges, sides_toward_opening_post
+
+    p_with = sides_toward_opening_post(reply_edges(comments, params.reply_prior))
+    p_pro = np.array([p_with.get(c, 0.5) for c in claims["comment_id"].to_list()], dtype=np.float64)
+    return pl.DataFrame(
+        {
+            "claim_id": claims["claim_id"],
+            "proposition": [0] * claims.height,
+            "p_pro": np.round(p_pro, 6),
+            "stance": side(p_pro, params.neutral_band),
+        },
+        schema=STANCES,
+    )
+
+
+def run(
+    params: StanceParams,
+    claims_path: str | Path,
+    out: str | Path,
+    model=None,
+    comments_path: str | Path | None = None,
+) -> pl.DataFrame:
     claims = read_table(claims_path, "claims")
+    if not params.propositions and params.fallback == "replies" and comments_path is not None:
+        from pipeline.stance.replies import opening_posts
+
+        comments = read_table(comments_path, "comments")
+        table = reply_stances(claims, comments, params)
+        replies = ~claims["comment_id"].is_in(list(opening_posts(comments).values()))
+        if not (replies & (table["stance"] != "neither")).any():
+            # only the opening posts' own claims have a side: nothing to split clusters by
+            table = pl.DataFrame(schema=STANCES)
+            say("stance: no propositions, and reply structure gave no reply a side; sides are not computed")
+        else:
+            counts = dict(table.group_by("stance").len().iter_rows())
+            say(f"stance: no propositions; {claims.height} claims toward their thread's opening post: {counts}")
+        write_table(table, out, "stances")
+        return table
     if not params.propositions:
         table = pl.DataFrame(schema=STANCES)  # the model is not even loaded
         write_table(table, out, "stances")
-        say("stance: no propositions in params (stance.propositions); sides are not computed")
+        why = "stance.fallback is none" if params.fallback == "none" else "no comments table given (--comments)"
+        say(f"stance: no propositions in params (stance.propositions) and {why}; sides are not computed")
         return table
     if model is None:
         from pipeline.stance.model import StanceModel
