@@ -268,6 +268,35 @@ def test_rebuttals_are_replies_between_opposite_sides():
     assert edges.select("a", "b", "total", "rebuttals").rows() == [(0, 1, 1, 1), (0, 2, 1, 0)]
 
 
+def test_without_sides_the_reply_detector_counts_rebuttals():
+    # b and c reply to a; the detector says b rebuts a; c agrees
+    points = pl.DataFrame(
+        {"comment_id": ["a", "b", "c"], "cluster": [0, 1, 1], "x": [0.0, 1.0, 1.0], "y": [0.0] * 3}
+    )
+    comments = pl.DataFrame(
+        {
+            "comment_id": ["a", "b", "c"],
+            "thread_id": ["t"] * 3,
+            "parent_id": [None, "a", "a"],
+            "author": ["ann", "bob", "cat"],
+            "text": [
+                "Distillation of a rival's model is theft of its work.",
+                "No, that is not theft. They paid for every answer they used.",
+                "Agreed, it is theft and the terms said so.",
+            ],
+            "quotes": [[], [], []],
+            "is_deleted": [False] * 3,
+        },
+        schema_overrides={"quotes": pl.List(pl.Struct({"start": pl.Int32, "end": pl.Int32, "quoted_id": pl.Utf8}))},
+    )
+    from pipeline.report.render import rebutting_comments
+
+    rebutting = rebutting_comments(comments)
+    assert rebutting == {"b"}
+    edges = reply_edges(cluster_replies(points, comments, rebutting))
+    assert edges.select("a", "b", "total", "rebuttals").rows() == [(0, 1, 2, 1)]
+
+
 def test_threads_chart_stacks_each_threads_share_per_cluster():
     threads = [{"thread": "<b>t</b>", "source": "jsonl", "n_claims": 4, "clusters": {0: 3, -1: 1}}]
     fig = threads_chart(threads, {0: "zero", -1: "Unclustered"}).to_dict()

@@ -7,7 +7,9 @@ cluster in B. So one comment adds at most one reply per pair of clusters, howeve
 makes, and a reply whose two comments share a cluster counts as a reply *within* that cluster.
 A reply is a rebuttal when the two clusters stand on opposite sides of one proposition (one pro,
 the other con; clusters never mix sides, so a cluster has one side). Without stances (no `side`
-column, or all null) rebuttals are None: not computed.
+column, or all null), a reply is a rebuttal when the reply-structure detector
+(pipeline/stance/replies.py) says the comment rebuts its parent; without either, rebuttals are
+None: not computed.
 """
 
 from __future__ import annotations
@@ -28,16 +30,21 @@ def opposite(a: str | None, b: str | None) -> bool:
     return any({pa[k], pb.get(k)} == {"pro", "con"} for k in pa)
 
 
-def cluster_replies(points: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFrame:
+def cluster_replies(
+    points: pl.DataFrame, comments: pl.DataFrame, rebutting: set[str] | None = None
+) -> pl.DataFrame:
     """Directed reply counts: source (replying cluster), target (cluster replied to), replies, and
-    rebuttals (None without stances)."""
+    rebuttals. Sides decide rebuttals when there are any; otherwise `rebutting` (comments that
+    rebut their parent, by the reply detector) does; with neither, rebuttals are None."""
     located = points.filter(pl.col("cluster") >= 0).select("comment_id", "cluster").unique()
     pairs = comments.select("comment_id", "parent_id").drop_nulls("parent_id")
+    flagged = pl.col("comment_id").is_in(sorted(rebutting or set())).cast(pl.Int64)
+    joined = pairs.join(located, on="comment_id").join(
+        located.rename({"comment_id": "parent_id", "cluster": "target"}), on="parent_id"
+    )
     replies = (
-        pairs.join(located, on="comment_id")
-        .join(located.rename({"comment_id": "parent_id", "cluster": "target"}), on="parent_id")
-        .group_by("cluster", "target")
-        .agg(pl.len().cast(pl.Int64).alias("replies"))
+        joined.group_by("cluster", "target")
+        .agg(pl.len().cast(pl.Int64).alias("replies"), flagged.sum().alias("detected"))
         .rename({"cluster": "source"})
         .sort("source", "target")
     )
@@ -51,7 +58,9 @@ def cluster_replies(points: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFram
             .iter_rows()
         )
     if not sides:
-        return replies.with_columns(pl.lit(None, pl.Int64).alias("rebuttals"))
+        detected = pl.col("detected") if rebutting is not None else pl.lit(None, pl.Int64)
+        return replies.with_columns(detected.cast(pl.Int64).alias("rebuttals")).drop("detected")
+    replies = replies.drop("detected")
     rebut = [
         count if opposite(sides.get(s), sides.get(t)) else 0
         for s, t, count in replies.select("source", "target", "replies").iter_rows()

@@ -67,6 +67,15 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def rebutting_comments(comments: pl.DataFrame) -> set[str]:
+    """Comments the reply detector says rebut their own parent (docs/stance.md)."""
+    from pipeline.stance.replies import reply_edges
+
+    edges = reply_edges(comments).filter(pl.col("relation") == "rebut")
+    parent_of = dict(comments.select("comment_id", "parent_id").iter_rows())
+    return {cid for cid, parent in edges.select("comment_id", "parent").iter_rows() if parent_of.get(cid) == parent}
+
+
 def build_report(
     claims: pl.DataFrame,
     comments: pl.DataFrame,
@@ -88,7 +97,7 @@ def build_report(
     label_of = pagedata.label_names(labels)
     panel = pagedata.cluster_panel(points, labels)
     compared = pagedata.threads_compared(points, threads, comments)
-    replies = graph.cluster_replies(points, comments)
+    replies = graph.cluster_replies(points, comments, rebutting_comments(comments))
     nodes = graph.reply_nodes(points, replies, label_of)
     edges = graph.reply_edges(replies)
     versions = provenance.package_versions()
