@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.config import ClusterParams
-from pipeline.io import read_table, write_table
+from pipeline.io import atomic_path, read_table, write_table
 from pipeline.progress import say, track
 from pipeline.schemas import CLUSTERS
 
@@ -407,13 +406,8 @@ def load_state(path: Path | None) -> State | None:
 def save_state(state: State, path: Path) -> None:
     import joblib
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         joblib.dump(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def run(
