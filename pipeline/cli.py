@@ -112,7 +112,8 @@ EngineOpt = Annotated[
 RayAddressOpt = Annotated[
     str | None,
     typer.Option(
-        help="Ray cluster for --engine ray: auto, or ray://HOST:10001 (default: RAY_ADDRESS, else a new local Ray)."
+        help="Ray cluster for --engine ray: auto, HOST:6379 or ray://HOST:10001 (default: RAY_ADDRESS, else a new "
+        "local Ray). See docs/ray.md."
     ),
 ]
 
