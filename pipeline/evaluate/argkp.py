@@ -22,7 +22,6 @@ The summary is the mean over topics (of the topics where a score is defined).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -344,7 +343,7 @@ def run(
 ) -> dict:
     result = evaluate(data_dir, split, params, embedder, product_stance(params) if with_stance else None)
     if out is not None:
-        from pipeline.io import write_text
+        from pipeline.io import write_json
 
-        write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", out)
+        write_json(result, out)
     return result

@@ -30,7 +30,6 @@ Scores are pooled over all threads (a thread has about three replies, too few to
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -322,7 +321,7 @@ def table(result: dict) -> str:
 def run(folder: str | Path, params: StanceParams, out: str | Path | None = None) -> dict:
     result = evaluate(folder, params)
     if out is not None:
-        from pipeline.io import write_text
+        from pipeline.io import write_json
 
-        write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", out)
+        write_json(result, out)
     return result

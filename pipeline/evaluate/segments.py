@@ -16,7 +16,6 @@ comment, every sentence a unit.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,7 +235,7 @@ def table(result: dict) -> str:
 def run(folder: str | Path, params: SegmentParams, out: str | Path | None = None) -> dict:
     result = evaluate(folder, params)
     if out is not None:
-        from pipeline.io import write_text
+        from pipeline.io import write_json
 
-        write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", out)
+        write_json(result, out)
     return result
