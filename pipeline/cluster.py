@@ -25,6 +25,7 @@ from pipeline.schemas import CLUSTERS
 
 MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params.min_dist
 CHUNK = 20_000  # rows placed by UMAP transform at a time
+SIMILARITY_BLOCK = 4096  # claims compared with every topic centre at a time
 
 
 def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
@@ -158,17 +159,11 @@ def _small_map(vectors: np.ndarray) -> np.ndarray:
 def reassign_noise(labels: np.ndarray, vectors: np.ndarray, min_similarity: float) -> np.ndarray:
     """Unclustered claims join the topic whose centre (mean unit vector) is most similar, when that
     cosine similarity reaches `min_similarity`; 1.0 or more turns reassignment off."""
-    topics = sorted(set(labels.tolist()) - {-1})
     noise = np.flatnonzero(labels == -1)
-    if not topics or not len(noise) or min_similarity >= 1.0:
+    if not len(noise) or min_similarity >= 1.0:
         return labels
-    centres = np.stack([vectors[labels == t].mean(axis=0) for t in topics])
-    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-    sims = vectors[noise] @ centres.T
-    best = sims.argmax(axis=1)
     out = labels.copy()
-    keep = sims[np.arange(len(noise)), best] >= min_similarity
-    out[noise[keep]] = np.array(topics)[best[keep]]
+    out[noise] = nearest_topic(vectors, noise, *topic_centres(labels, vectors), min_similarity)
     return out
 
 
@@ -267,22 +262,39 @@ def match_ids(labels: np.ndarray, keys: list[str], previous: dict[str, int], nex
 
 
 def topic_centres(topics: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Unit centre of each topic (-1 aside) and the topic ids, in id order; one sparse product, so
+    thousands of topics over a million claims cost one pass."""
+    from scipy import sparse
+
     ids = sorted(set(topics.tolist()) - {-1})
     if not ids:
         return np.zeros((0, vectors.shape[1]), np.float32), []
-    centres = np.stack([vectors[topics == t].mean(axis=0) for t in ids])
+    members = np.flatnonzero(topics >= 0)
+    rows = np.searchsorted(np.array(ids), topics[members])
+    membership = sparse.csr_matrix(
+        (np.ones(len(members), np.float32), (rows, members)), shape=(len(ids), len(vectors))
+    )
+    centres = np.asarray(membership @ vectors, dtype=np.float32)
     centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-    return centres.astype(np.float32), ids
+    return centres, ids
 
 
-def nearest_topic(vectors: np.ndarray, centres: np.ndarray, centre_topics: list[int], min_similarity: float):
-    """Topic of the most similar centre when at least `min_similarity`, else -1."""
-    if not centre_topics or min_similarity >= 1.0 or not len(vectors):
-        return np.full(len(vectors), -1, np.int32)
-    sims = vectors @ centres.T
-    best = sims.argmax(axis=1)
-    ok = sims[np.arange(len(vectors)), best] >= min_similarity
-    return np.where(ok, np.array(centre_topics)[best], -1).astype(np.int32)
+def nearest_topic(
+    vectors: np.ndarray, rows: np.ndarray, centres: np.ndarray, centre_topics: list[int], min_similarity: float
+) -> np.ndarray:
+    """For `vectors[rows]`: the topic of the most similar centre when at least `min_similarity`,
+    else -1. Works through the rows in blocks, so memory stays at one block x topics."""
+    out = np.full(len(rows), -1, np.int32)
+    if not centre_topics or min_similarity >= 1.0 or not len(rows):
+        return out
+    ids = np.array(centre_topics, dtype=np.int32)
+    for start in range(0, len(rows), SIMILARITY_BLOCK):
+        block = rows[start : start + SIMILARITY_BLOCK]
+        sims = vectors[block] @ centres.T
+        best = sims.argmax(axis=1)
+        ok = sims[np.arange(len(block)), best] >= min_similarity
+        out[start : start + len(block)] = np.where(ok, ids[best], -1)
+    return out
 
 
 @dataclass
@@ -357,7 +369,7 @@ def assign_incremental(
             predicted = np.array([raw_to_topic.get(r, -1) for r in raw.tolist()], dtype=np.int32)
             noise = predicted == -1
             predicted[noise] = nearest_topic(
-                vectors[fresh][noise], centres, centre_topics, params.reassign_min_similarity
+                vectors, fresh[noise], centres, centre_topics, params.reassign_min_similarity
             )
             topics[fresh], probabilities[fresh], coords[fresh] = predicted, strengths, placed
         next_topic, fit_size = previous.next_topic, previous.fit_size
