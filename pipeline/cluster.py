@@ -236,7 +236,8 @@ def claim_keys(claim_ids: list[str], vectors: np.ndarray) -> list[str]:
 
 def fingerprint(params: ClusterParams, seed: int) -> str:
     settings = {k: v for k, v in dataclasses.asdict(params).items() if k != "max_drift"}
-    return f"v{STATE_VERSION} seed={seed} " + " ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # new clustering code: refit
+    return f"v{STATE_VERSION} code={code} seed={seed} " + " ".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
 def match_ids(labels: np.ndarray, keys: list[str], previous: dict[str, int], next_id: int) -> tuple[np.ndarray, int]:
@@ -334,7 +335,7 @@ def assign_incremental(
     elif full:
         reason = "asked for (--full)"
     elif previous.version != STATE_VERSION or previous.fingerprint != fingerprint(params, seed):
-        reason = "params changed"
+        reason = "params or clustering code changed"
     elif previous.fitted.clusterer is None:
         reason = "the last fit had too few claims"
     else:
