@@ -2,10 +2,11 @@
 
     python bench/scale.py [--sizes 5000,20000,100000] [--skip-bertopic] [--only-stancemap] [--rerun] [--million]
 
-Input: the 30,497 arguments of IBM ArgQ-30k (../shared/eval/argq30k, CC-BY-SA 3.0), read in place, one comment
-per argument and one thread per topic, written as JSONL files (one per thread) into a temporary workdir. Beyond
-them come synthetic arguments, labelled as such: the first half of one argument's words joined to the second half
-of another's on the same topic. Their text is new, so no cache can reuse the real arguments' work.
+Input: the 30,496 distinct arguments of IBM ArgQ-30k (../shared/eval/argq30k, CC-BY-SA 3.0), read in place, one
+comment per argument and one thread per topic, written as JSONL files (one per thread) into a temporary workdir.
+Beyond them come synthetic arguments, labelled as such: the first half of one argument's words joined to the second
+half of another's on the same topic. Their text is new, though a source argument's first sentence can come back
+whole as a claim (8.7 % of claim texts repeat at 100k; stancemap embeds a text once, BERTopic every document).
 
 Every measured run is a fresh process. stancemap's runs call each stage's `run()` on the workdir, in the order
 `stancemap run` uses (stance gets the comments table, as in dvc.yaml), with params.yaml and `--set` overrides
@@ -18,9 +19,9 @@ the model call (onnxruntime `run`, or the sentence-transformers module). Peak RS
 `--rerun` adds 5 % new arguments to the largest size and runs again on the same workdir (segment and embed caches,
 saved cluster state), beside a cold run of the same input and BERTopic's options (a refit; `transform` of the new
 claims with the saved model). `--million` measures memory at 1M claims with one process per stage, as `dvc repro`
-runs them: ingest and segment on the real comments; embedding runs the real model on the ArgQ claims only, and the
-embed stage then gets synthetic claims' vectors from a stand-in (two source arguments' vectors plus noise) instead
-of the forward pass; stance, cluster, label and report then run on those vectors.
+runs them: ingest and segment on all the comments; the real model embeds the ArgQ claims only, and the embed stage
+then gets the synthetic claims' vectors from a stand-in for the forward pass (two source arguments' vectors plus
+noise); stance, cluster, label and report run on those vectors. A stage past --memory-cap-gb is stopped.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "eval" / "argq30k" / "arg_quality_rank_30k.csv"
 RESULTS = REPO / "bench" / "results" / "scale.json"
-NOISE = 0.02  # per-dimension noise on a synthetic claim's vector (about 0.4 of its norm before normalising)
+NOISE = 0.02  # per-dimension noise on a synthetic claim's vector (norm about 0.4 against about 1.7 for the sum)
 
 
 # --- the corpus: real arguments first, then synthetic ones; any prefix is the same whatever the total
