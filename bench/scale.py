@@ -9,7 +9,7 @@ half of another's on the same topic. Their text is new, though a source argument
 whole as a claim (8.7 % of claim texts repeat at 100k; stancemap embeds a text once, BERTopic every document).
 
 Every measured run is a fresh process. stancemap's runs call each stage's `run()` on the workdir, in the order
-`stancemap run` uses (stance gets the comments table, as in dvc.yaml), with params.yaml and `--set` overrides
+`stancemap run` uses (stance gets the comments table), with params.yaml and the `--set` overrides
 named in the output. BERTopic 0.17.4 then fits the claims stancemap's segmentation produced, one document per
 claim, with the same bundled all-MiniLM-L6-v2 (it embeds them itself) and its defaults, except that its UMAP is
 seeded (`random_state`, which also makes UMAP single-threaded). The embedding forward pass is timed by hooks around
@@ -283,7 +283,7 @@ class Recombined:
 
 
 def stage_table(p, at, spec: dict, forward: Clock) -> dict:
-    """The stages as `stancemap run` chains them (stance with the comments table, as dvc.yaml runs it)."""
+    """The stages as `stancemap run` chains them, and the two `--million` steps that stand in for embedding."""
     import polars as pl
 
     from pipeline import cluster, embed, ingest, label, report, segment
@@ -291,7 +291,7 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
     from pipeline.stance import stage as stance
 
     original = embed.make_embedder
-    embed.make_embedder = lambda params: time_forward(original(params), forward)  # noqa: E731 (the model loads lazily)
+    embed.make_embedder = lambda *a, **k: time_forward(original(*a, **k), forward)  # noqa: E731 (the model loads lazily)
     real_claims = at.root / "real_claims.parquet"
     real_embeddings = at.root / "real_embeddings.parquet"
 
@@ -547,6 +547,7 @@ class Bench:
         workdir = self.root / f"million-{target}"
         sources = workdir / "sources.npy"
         first = MILLION_STAGES.index(self.args.million_from) if self.args.million_from else 0
+        last = MILLION_STAGES.index(self.args.million_to) + 1 if self.args.million_to else len(MILLION_STAGES)
         if first == 0:
             arguments = self.corpus(workdir, comments)
             np.save(sources, np.array([a.sources for a in arguments], dtype=np.int64))
@@ -554,7 +555,7 @@ class Bench:
         elif not sources.exists():
             raise SystemExit(f"--million-from needs the earlier stages' files: run with --keep DIR first ({workdir})")
         stages, stopped = [], None
-        for name in MILLION_STAGES[first:]:  # one process per stage, as `dvc repro` runs them
+        for name in MILLION_STAGES[first:last]:  # one process per stage, as `dvc repro` runs them
             try:
                 r = self.stancemap(
                     workdir,
@@ -653,6 +654,9 @@ def targets(results: dict) -> list[str]:
         stopped = results["million"].get("stopped")
         if stopped:
             out.append(f"1M claims: {stopped['stage']} stopped ({stopped['message'].splitlines()[-1]}): NOT met")
+        elif len(pipeline) < len(MILLION_STAGES) - 1:  # --million-from / --million-to: no verdict on a part
+            names = ", ".join(s["label"].removeprefix("million-") for s in pipeline)
+            out.append(f"1M claims: peak {peak:.1f} GB over {names} only (target 8 GB for every stage)")
         else:
             out.append(f"1M claims: peak {peak:.1f} GB in the worst stage (target 8 GB): {verdict(peak <= 8)}")
     return out
@@ -690,6 +694,7 @@ def run_all() -> None:
     parser.add_argument("--million", action="store_true", help="peak memory at 1M claims (see the docstring)")
     parser.add_argument("--million-claims", type=int, default=1_000_000, help=argparse.SUPPRESS)
     parser.add_argument("--million-from", choices=MILLION_STAGES, help="resume --million at this stage (--keep DIR)")
+    parser.add_argument("--million-to", choices=MILLION_STAGES, help="stop --million after this stage")
     parser.add_argument("--million-set", action="append", default=[], help="a param override for --million only")
     parser.add_argument("--memory-cap-gb", type=float, default=12.0, help="stop a run whose processes use more")
     parser.add_argument("--seed", type=int, default=42)
