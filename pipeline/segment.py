@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -201,18 +202,33 @@ def comment_keys(comments: pl.DataFrame, params: SegmentParams) -> list[str]:
     return keys
 
 
+# finds the claim spans of some comments, keyed by their cache keys (the Ray engine passes its own)
+UnitFinder = Callable[[pl.DataFrame, list[str]], dict[str, list]]
+
+
 def segment_cached(
-    comments: pl.DataFrame, params: SegmentParams, cache: dict[str, list], nlp=None
+    comments: pl.DataFrame,
+    params: SegmentParams,
+    cache: dict[str, list],
+    nlp=None,
+    find_units: UnitFinder | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Claims of `comments`, segmenting only comments whose key is not in `cache` (which gains
-    them). Returns (claims, number of comments segmented); spaCy loads only when one is needed."""
+    them), each distinct key once. Returns (claims, number of comments segmented); spaCy loads, or
+    `find_units` is called, only when one is needed."""
     keys = comment_keys(comments, params)
-    todo = [row for row, key in enumerate(keys) if key not in cache]
+    todo: dict[str, int] = {}  # key -> first row holding it
+    for row, key in enumerate(keys):
+        if key not in cache:
+            todo.setdefault(key, row)
     if todo:
-        say(f"segment: {len(todo)} new comment(s), {len(keys) - len(todo)} from the cache")
-        fresh = units_by_row(comments[todo], nlp if nlp is not None else load_nlp(params.spacy_model), params)
-        for row, found in zip(todo, fresh, strict=True):
-            cache[keys[row]] = found
+        say(f"segment: {len(todo)} new comment(s), {len(set(keys)) - len(todo)} from the cache")
+        fresh, new_keys = comments[list(todo.values())], list(todo)
+        if find_units is None:
+            found = units_by_row(fresh, nlp if nlp is not None else load_nlp(params.spacy_model), params)
+            cache.update(zip(new_keys, found, strict=True))
+        else:
+            cache.update(find_units(fresh, new_keys))
     return claims_table(comments, [cache[k] for k in keys]), len(todo)
 
 
@@ -233,12 +249,16 @@ def write_cache(cache: dict[str, list], path: Path) -> None:
 
 
 def run(
-    params: SegmentParams, comments_path: str | Path, out: str | Path, cache_path: str | Path | None = None
+    params: SegmentParams,
+    comments_path: str | Path,
+    out: str | Path,
+    cache_path: str | Path | None = None,
+    find_units: UnitFinder | None = None,
 ) -> pl.DataFrame:
     comments = read_table(comments_path, "comments")
     cache_file = Path(cache_path) if cache_path else None
     cache = read_cache(cache_file)
-    claims, segmented = segment_cached(comments, params, cache)
+    claims, segmented = segment_cached(comments, params, cache, find_units=find_units)
     write_table(claims, out, "claims")
     if cache_file is not None and segmented:
         write_cache(cache, cache_file)
