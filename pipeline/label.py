@@ -88,18 +88,22 @@ def keywords_per_cluster(docs: dict[int, list[str]], n_keywords: int) -> dict[in
         token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b",
     )
     try:
-        counts = vectorizer.fit_transform(joined).toarray().astype(np.float64)
+        counts = vectorizer.fit_transform(joined).astype(np.float64).tocsr()  # cluster x term, sparse
     except ValueError:  # every word was a stop word
         return {c: [] for c in ids}
-    terms = vectorizer.get_feature_names_out()
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    avg_words = counts.sum() / len(ids)
-    idf = np.log(1 + avg_words / np.maximum(counts.sum(axis=0), 1))
-    scores = tf * idf
+    terms = vectorizer.get_feature_names_out()  # alphabetical, so a column index orders ties
+    row_totals = np.asarray(counts.sum(axis=1)).ravel()
+    avg_words = row_totals.sum() / len(ids)
+    idf = np.log(1 + avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
+    # tf x idf on the stored entries only: a million claims' vocabulary never becomes a dense array
+    rows = np.repeat(np.arange(len(ids)), np.diff(counts.indptr))
+    scores = counts.data / np.maximum(row_totals[rows], 1) * idf[counts.indices]
     result = {}
     for row, c in enumerate(ids):
-        order = np.lexsort((terms, -scores[row]))  # ties broken alphabetically
-        result[c] = [str(terms[i]) for i in order[:n_keywords] if scores[row, i] > 0]
+        lo, hi = counts.indptr[row], counts.indptr[row + 1]
+        cols, vals = counts.indices[lo:hi], scores[lo:hi]
+        order = np.lexsort((cols, -vals))[:n_keywords]  # best first, ties alphabetically
+        result[c] = [str(terms[cols[i]]) for i in order if vals[i] > 0]
     return result
 
 
@@ -155,7 +159,8 @@ def label(
         .join(comments.select("comment_id", "author"), on="comment_id", how="left", maintain_order="left")
         .join(embeddings, on="claim_id", how="left", maintain_order="left")
     )
-    groups = {c: table.filter(pl.col("cluster") == c) for c in sorted(table["cluster"].unique().to_list())}
+    # one pass over the table, not one filter per cluster (thousands of clusters at a million claims)
+    groups = {key[0]: g for key, g in sorted(table.partition_by("cluster", as_dict=True, maintain_order=True).items())}
     keywords = keywords_per_cluster({c: g["text"].to_list() for c, g in groups.items()}, params.n_keywords)
     topic_docs = {t: g["text"].to_list() for (t,), g in table.group_by(["topic"], maintain_order=True)}
     topic_keywords = keywords_per_cluster(topic_docs, params.n_keywords)
