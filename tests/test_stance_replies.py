@@ -82,6 +82,12 @@ def test_cues_give_rebut_agree_or_unknown():
         assert rebuttal("X is fine.", opener).relation == "agree", opener
     for opener in ("That's not how contracts work.", "Not really, the costs differ.", "Yes it does."):
         assert rebuttal("X is fine.", opener).relation == "rebut", opener
+    # answers to a motion: support and opposition are agreement and rebuttal
+    motion = "Motion: members pledge not to distil competitors' models."
+    for opener in ("Strongly support this.", "I support the motion.", "I'm in favour.", "I'll vote for it."):
+        assert rebuttal(motion, opener).relation == "agree", opener
+    for opener in ("I'll be voting against, sorry.", "I'm against it.", "I oppose the pledge.", "Against this."):
+        assert rebuttal(motion, opener).relation == "rebut", opener
     plain = rebuttal("X is fine.", "The weather was nice in Lisbon.")
     assert (plain.relation, plain.p_rebut, plain.evidence) == ("unknown", 0.5, ())
     assert rebuttal("X is fine.", "The weather was nice.", prior=0.8).relation == "rebut"  # the prior decides
@@ -101,6 +107,11 @@ def test_negation_mirror():
     assert not negation_mirror("Distillation is theft of work.", "Distillation is theft of work.")
     assert not negation_mirror("Distillation is theft.", "The weather isn't nice.")
     assert not negation_mirror("Is distillation theft?", "Distillation is not theft.")  # a question asserts nothing
+    # links are not statements: a URL split at its dots does not mirror anything
+    assert not negation_mirror(
+        "The text: https://example.org/wg/code-of-conduct#section-4 for members.",
+        "That code of conduct section does not apply.",
+    )
 
 
 def test_sides_flip_on_rebut_keep_on_agree_and_stop_at_unknown():
@@ -169,6 +180,23 @@ def test_stage_writes_no_sides_when_only_opening_posts_have_one(tmp_path):
     write_table(claims_of(quiet), claims_path, "claims")
     write_table(quiet, comments_path, "comments")
     assert stance_run(StanceParams(), claims_path, out, comments_path=comments_path).height == 0
+
+
+def test_a_thread_without_reply_sides_has_no_sides(tmp_path):
+    """Beside a debate with sides, a thread whose replies show no side keeps its opening post at
+    "neither": a question is not "pro" toward itself."""
+    quiet = comments(
+        [("qop", None, "a", "Is distillation theft?"), ("qr", None, "b", "It depends on the contract.")], "quiet"
+    )
+    both = pl.concat([DEBATE, quiet])
+    claims_path, comments_path, out = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet"
+    write_table(claims_of(both), claims_path, "claims")
+    write_table(both, comments_path, "comments")
+    table = stance_run(StanceParams(), claims_path, out, comments_path=comments_path)
+    stance = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["stance"], strict=True))
+    p_pro = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["p_pro"], strict=True))
+    assert stance["op"] == "pro" and stance["r1"] == "con"  # the debate keeps its sides
+    assert stance["qop"] == stance["qr"] == "neither" and p_pro["qop"] == 0.5
 
 
 def test_fallback_params_are_checked(tmp_path):

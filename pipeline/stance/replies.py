@@ -58,6 +58,10 @@ _DISAGREE = [
     r"i (?:don't|do not|can't|cannot) (?:agree|buy|see how|accept)",
     r"i don't think so",
     r"i doubt",
+    r"(?:i'm|i am) (?:strongly |firmly |very much |still )?(?:against|opposed)\b",
+    r"i (?:strongly |firmly )?oppose\b",
+    r"against (?:this|it|that)\b",
+    r"(?:i'll|i will|i'd|i would|i'm|i am) (?:be )?vot(?:e|ing) (?:against|no)\b",
     r"i'm not (?:sure|convinced)",
     r"i am not (?:sure|convinced)",
     r"not sure (?:that|how|why|what|where)",
@@ -119,6 +123,11 @@ _AGREE = [
     r"i get (?:your|the|what you)",
     r"same here",
     r"seconded",
+    r"i (?:strongly |fully |firmly |wholeheartedly |would )?(?:support|endorse|back)\b",
+    r"(?:strongly |fully )?support(?:ed)?\b",
+    r"(?:i'm|i am) (?:all |fully |firmly |still )?(?:for (?:this|it)|in favou?r)\b",
+    r"in favou?r\b",
+    r"(?:i'll|i will|i'd|i would|i'm|i am) (?:be )?vot(?:e|ing) (?:for|yes|in favou?r)\b",
     r"i stand corrected",
     r"good call",
     r"i hadn't (?:thought|considered)",
@@ -135,6 +144,7 @@ CONCEDE_BUT = re.compile(_START.format("|".join(_CONCEDE_BUT)))
 CONTRAST = re.compile(_START.format("|".join(_CONTRAST)))
 AGREE = re.compile(_START.format("|".join(_AGREE)))
 VIEW_CHANGED = re.compile(_VIEW_CHANGED, re.IGNORECASE)
+URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*")  # links say nothing to mirror
 NAME_WORD = re.compile(r"@?[\w.\-]+")
 SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 WORD = re.compile(r"[a-z0-9']+")
@@ -173,6 +183,7 @@ def negation_mirror(parent: str, reply: str, min_shared: int = 2, min_overlap: f
     """True when a reply sentence repeats most content words of a statement of the parent (not a
     question), or the other way round, with the opposite negation ("Distillation is theft." /
     "Distillation is not theft.")."""
+    parent, reply = URL.sub(" ", parent), URL.sub(" ", reply)
     parent_sents = [_content(s) for s in _sentences(parent) if not s.endswith("?")]
     for sentence in _sentences(reply):
         words, negated = _content(sentence)

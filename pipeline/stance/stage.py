@@ -78,14 +78,26 @@ def run(
 
         comments = read_table(comments_path, "comments")
         table = reply_stances(claims, comments, params)
+        thread_of = dict(comments.select("comment_id", "thread_id").iter_rows())
+        threads = pl.Series([thread_of.get(c) for c in claims["comment_id"].to_list()], dtype=pl.Utf8)
         replies = ~claims["comment_id"].is_in(list(opening_posts(comments).values()))
-        if not (replies & (table["stance"] != "neither")).any():
-            # only the opening posts' own claims have a side: nothing to split clusters by
+        sided = set(threads.filter(replies & (table["stance"] != "neither")).to_list())
+        # a thread where no reply took a side has no sides at all: its opening post is not "pro"
+        # toward itself (that would read as a position, and a question takes none)
+        quiet = ~threads.is_in(list(sided))
+        table = table.with_columns(
+            pl.when(quiet).then(0.5).otherwise(pl.col("p_pro")).alias("p_pro"),
+            pl.when(quiet).then(pl.lit("neither")).otherwise(pl.col("stance")).alias("stance"),
+        )
+        if not sided:
             table = pl.DataFrame(schema=STANCES)
             say("stance: no propositions, and reply structure gave no reply a side; sides are not computed")
         else:
             counts = dict(table.group_by("stance").len().iter_rows())
-            say(f"stance: no propositions; {claims.height} claims toward their thread's opening post: {counts}")
+            say(
+                f"stance: no propositions; {claims.height} claims toward their thread's opening post "
+                f"({len(sided)} thread(s) with sides): {counts}"
+            )
         write_table(table, out, "stances")
         return table
     if not params.propositions:
