@@ -96,9 +96,10 @@ def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame) -> list[dict]:
     names = label_names(labels)
     by_cluster = {r["cluster"]: r for r in labels.iter_rows(named=True)}
     index_of = dict(zip(points["claim_id"].to_list(), points["index"].to_list(), strict=True))
+    parts = {key[0]: part for key, part in points.partition_by("cluster", as_dict=True).items()}  # one pass
     out = []
-    for c in sorted(points["cluster"].unique().to_list(), key=lambda c: (c < 0, c)):
-        part = points.filter(pl.col("cluster") == c)
+    for c in sorted(parts, key=lambda c: (c < 0, c)):
+        part = parts[c]
         row = by_cluster.get(c, {})
         out.append(
             {

@@ -78,9 +78,9 @@ def stance_map(
     names = dict(zip(labels["cluster"].to_list(), labels["label"].to_list(), strict=True))
     scatter = go.Scattergl if points.height >= WEBGL_FROM else go.Scatter
     fig = go.Figure()
-    clusters = sorted(points["cluster"].unique().to_list(), key=lambda c: (c < 0, c))
-    for c in clusters:
-        part = points.filter(pl.col("cluster") == c)
+    parts = {key[0]: part for key, part in points.partition_by("cluster", as_dict=True).items()}  # one pass
+    for c in sorted(parts, key=lambda c: (c < 0, c)):
+        part = parts[c]
         label = names.get(c, f"cluster {c}")
         sides = part["side"].to_list() if "side" in part.columns else [None] * part.height
         fresh = part["new"].to_list() if "new" in part.columns else [False] * part.height
