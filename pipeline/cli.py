@@ -228,7 +228,13 @@ def train_stance(
 def cluster(
     embeddings: Annotated[Path, typer.Argument(help="Embeddings table from `embed`.")],
     out: OutOpt,
-    stances: Annotated[Path | None, typer.Option(help="Stances table: clusters are split by side.")] = None,
+    stances: Annotated[
+        Path | None,
+        typer.Option(
+            help="Stances table: claims carry their side, and with stance.propositions set, clusters are split "
+            "by side (sides toward each thread's opening post differ per thread, so they only mark claims)."
+        ),
+    ] = None,
     state: Annotated[
         Path | None,
         typer.Option(help="Models and ids of the last run: new claims join its clusters, and ids stay stable."),
@@ -237,14 +243,15 @@ def cluster(
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Cluster claims into topics (seeded UMAP + HDBSCAN), split them by side, and place them on a 2-D map.
+    """Cluster claims into topics (seeded UMAP + HDBSCAN), split them by side toward the propositions, and place
+    them on a 2-D map.
 
     With --state, a rerun places only new claims (UMAP transform + HDBSCAN approximate prediction) until
     cluster.max_drift of the claims changed since the last full fit; then it refits."""
     from pipeline import cluster as stage
 
     p = _params(params, overrides)
-    stage.run(p.cluster, p.seed, embeddings, out, stances, state, full)
+    stage.run(p.cluster, p.seed, embeddings, out, stances, state, full, split_sides=bool(p.stance.propositions))
 
 
 @app.command(
@@ -328,7 +335,15 @@ def run(
         ("stance", lambda: stance_stage.run(p.stance, at.claims, at.stances, comments_path=at.comments)),
         (
             "cluster",
-            lambda: cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters, at.stances, at.cluster_state),
+            lambda: cluster_stage.run(
+                p.cluster,
+                p.seed,
+                at.embeddings,
+                at.clusters,
+                at.stances,
+                at.cluster_state,
+                split_sides=bool(p.stance.propositions),
+            ),
         ),
         ("label", lambda: label_stage.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels)),
         (

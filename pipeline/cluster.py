@@ -26,6 +26,7 @@ from pipeline.schemas import CLUSTERS
 MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params.min_dist
 CHUNK = 20_000  # rows placed by UMAP transform at a time
 SIMILARITY_BLOCK = 4096  # claims compared with every topic centre at a time
+EXACT_PLACE_MAX = 200_000  # rows placed by exact search in a full fit; beyond, pynndescent (see fit)
 
 
 def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
@@ -71,7 +72,11 @@ class ExactIndex:
 
     def query(self, queries: np.ndarray, k: int, epsilon: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosine distances) of the `k` nearest rows to each query, nearest first."""
-        queries = np.asarray(queries, dtype=np.float32)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        # the two UMAPs place the same rows one after the other: answer the second from memory
+        key = (k, queries.shape, hashlib.blake2b(queries.tobytes(), digest_size=16).hexdigest())
+        if getattr(self, "_last", None) is not None and self._last[0] == key:
+            return self._last[1]
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         k = min(k, len(self.data))
         indices = np.empty((len(queries), k), np.int32)
@@ -85,7 +90,11 @@ class ExactIndex:
             order = np.lexsort((near, near_dist), axis=1)  # by distance, then by row number
             indices[start : start + len(dist)] = np.take_along_axis(near, order, axis=1)
             dists[start : start + len(dist)] = np.maximum(np.take_along_axis(near_dist, order, axis=1), 0.0)
+        self._last = (key, (indices, dists))
         return indices, dists
+
+    def __getstate__(self):  # the memory of the last query is not worth saving
+        return {"data": self.data}
 
 
 def renumber(labels: np.ndarray) -> np.ndarray:
@@ -125,6 +134,16 @@ def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, 
     knn = (*index.query(index.data, k), index)
     reducer, reduced_sample = reduce(vectors[sample], params.n_components, k, params.min_dist, seed, knn)
     mapper, coords_sample = reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn)
+    if n - len(sample) > EXACT_PLACE_MAX:
+        # exact search costs (rows to place) x (sample) products: past this many rows, an
+        # approximate index (pynndescent, ~24 s of numba compile) is cheaper, e.g. at 1M claims
+        from pynndescent import NNDescent
+
+        approximate = NNDescent(
+            vectors[sample], metric="cosine", n_neighbors=k, random_state=np.random.RandomState(seed), n_jobs=1
+        )
+        approximate.prepare()
+        reducer._knn_search_index = mapper._knn_search_index = approximate
     if len(sample) < n:
         reduced = np.zeros((n, params.n_components), np.float32)
         coords = np.zeros((n, 2), np.float32)
@@ -347,11 +366,14 @@ def assign_incremental(
     stances: pl.DataFrame | None = None,
     previous: State | None = None,
     full: bool = False,
+    split_sides: bool = True,
 ) -> Outcome:
     """The stage with memory. Without a usable previous state, or when `full`, or when more than
     `max_drift` of the claims changed since the last full fit: a full fit whose ids are matched to
     the previous run's. Otherwise the claims seen before keep their cluster and place on the map,
-    and the new ones are placed by the saved UMAPs and HDBSCAN's approximate prediction."""
+    and the new ones are placed by the saved UMAPs and HDBSCAN's approximate prediction.
+    `split_sides` False keeps every claim's side but does not split topics by it (sides toward each
+    thread's own opening post mean different things in different threads)."""
     keys = claim_keys(claim_ids, vectors)
     before = previous.claims if previous is not None else {}
     new = np.array([k not in before for k in keys], dtype=bool)
@@ -404,7 +426,8 @@ def assign_incremental(
         next_topic, fit_size = previous.next_topic, previous.fit_size
         changed, mode = previous.changed + n_new + removed, "incremental"
     sides = side_keys(claim_ids, stances)
-    groups = split_by_side(topics, sides) if any(s is not None for s in sides) else renumber(topics)
+    split = split_sides and any(s is not None for s in sides)
+    groups = split_by_side(topics, sides) if split else renumber(topics)
     old_clusters = {k: v[1] for k, v in before.items()}
     clusters, next_cluster = match_ids(groups, keys, old_clusters, previous.next_cluster if previous else 0)
     state = State(
@@ -459,13 +482,15 @@ def run(
     stances_path: str | Path | None = None,
     state_path: str | Path | None = None,
     full: bool = False,
+    split_sides: bool = True,
 ) -> pl.DataFrame:
     embeddings = read_table(embeddings_path, "embeddings")
     vectors = embeddings["vector"].to_numpy().astype(np.float32)
     stances = read_table(stances_path, "stances") if stances_path is not None else None
     state_file = Path(state_path) if state_path else None
     previous = load_state(state_file)
-    result = assign_incremental(vectors, embeddings["claim_id"].to_list(), params, seed, stances, previous, full)
+    ids = embeddings["claim_id"].to_list()
+    result = assign_incremental(vectors, ids, params, seed, stances, previous, full, split_sides)
     table = pl.DataFrame(
         {
             "claim_id": embeddings["claim_id"],
@@ -486,6 +511,7 @@ def run(
     how = f"full fit ({result.reason})" if result.mode == "full" else f"{int(result.new.sum())} new claim(s) placed"
     say(
         f"cluster: {how}; {len(set(topics.tolist()) - {-1})} topic(s), {len(set(clusters.tolist()) - {-1})} "
-        f"cluster(s) with sides, {int((topics == -1).sum())} of {len(topics)} claim(s) unclustered"
+        f"cluster(s){' split by side' if split_sides and stances is not None and stances.height else ''}, "
+        f"{int((topics == -1).sum())} of {len(topics)} claim(s) unclustered"
     )
     return table

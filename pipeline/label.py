@@ -164,19 +164,24 @@ def label(
     keywords = keywords_per_cluster({c: g["text"].to_list() for c, g in groups.items()}, params.n_keywords)
     topic_docs = {t: g["text"].to_list() for (t,), g in table.group_by(["topic"], maintain_order=True)}
     topic_keywords = keywords_per_cluster(topic_docs, params.n_keywords)
+    clusters_in_topic: dict[int, int] = {}
+    for g in groups.values():
+        clusters_in_topic[g["topic"][0]] = clusters_in_topic.get(g["topic"][0], 0) + 1
     rows: dict[str, list] = {name: [] for name in LABELS}
     for c, g in groups.items():
         vectors = g["vector"].to_numpy().astype(np.float32)
         topic = g["topic"][0]
         rows["cluster"].append(c)
         rows["topic"].append(topic)
-        rows["side"].append(None if c == -1 else g["side"][0])
+        distinct = g["side"].drop_nulls().unique().to_list()
+        side = distinct[0] if c != -1 and len(distinct) == 1 and g["side"].null_count() == 0 else None
+        rows["side"].append(side)  # a cluster's side when all its claims share one (clusters split by side)
         rows["topic_label"].append(
             UNCLUSTERED if topic == -1 else short_label(topic_keywords[topic], params.label_words)
         )
-        side = None if c == -1 else g["side"][0]
-        # a side cluster says which side it is, so two sides of one topic never read alike
-        suffix = f" ({side})" if side else ""
+        # a side cluster says which side it is, so two sides of one topic never read alike; an
+        # all-"neither" cluster says so only beside other sides of its topic
+        suffix = f" ({side})" if side and (side != "neither" or clusters_in_topic[topic] > 1) else ""
         rows["label"].append(UNCLUSTERED if c == -1 else short_label(keywords[c], params.label_words) + suffix)
         rows["keywords"].append(keywords[c])
         rows["key_claims"].append(

@@ -1,4 +1,5 @@
 import numpy as np
+import polars as pl
 import pytest
 
 from pipeline.cluster import cluster, renumber
@@ -121,3 +122,58 @@ def test_umap_learns_from_a_sample_and_places_the_rest():
     assert coords.shape == (120, 2) and np.isfinite(coords).all()
     for t in range(3):  # the blobs are still found, sampled or placed
         assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
+
+
+@pytest.mark.slow
+def test_many_rows_to_place_use_an_approximate_index(monkeypatch):
+    """Past EXACT_PLACE_MAX rows to place, a full fit places them through pynndescent; the result
+    is as good and still the same in a second run."""
+    from dataclasses import replace
+
+    from pipeline import cluster as stage
+
+    vectors, truth = blobs(per=40)
+    params = replace(ClusterParams(), fit_sample=60)
+    monkeypatch.setattr(stage, "EXACT_PLACE_MAX", 10)
+    fitted, _, coords = stage.fit(vectors, params, 42)
+    assert type(fitted.umap._knn_search_index).__name__ == "NNDescent"
+    again, _, coords_again = stage.fit(vectors, params, 42)
+    assert np.array_equal(coords, coords_again) and np.array_equal(fitted.raw, again.raw)
+    labels = renumber(fitted.raw)
+    for t in range(3):
+        assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
+
+
+def test_the_exact_index_finds_true_neighbours_and_remembers_one_query():
+    from pipeline.cluster import ExactIndex
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(300, 8)).astype(np.float32)
+    index = ExactIndex(data)
+    queries = rng.normal(size=(50, 8)).astype(np.float32)
+    indices, dists = index.query(queries, 5)
+    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    truth = np.argsort(-(q @ unit.T), axis=1, kind="stable")[:, :5]
+    assert np.array_equal(indices, truth)
+    assert np.allclose(dists, 1 - np.take_along_axis(q @ unit.T, truth, axis=1), atol=1e-5)
+    again = index.query(queries.copy(), 5)
+    assert again[0] is indices  # the same rows again: answered from memory
+    assert index.query(queries, 4)[0].shape == (50, 4)
+
+
+def test_sides_toward_opening_posts_mark_claims_without_splitting(first_run):
+    """split_sides=False (no propositions): every claim keeps its side, clusters are the topics."""
+    from pipeline.cluster import assign_incremental
+
+    vectors, _, ids, first = first_run
+    sides = ["pro" if i % 3 == 0 else "con" if i % 3 == 1 else "neither" for i in range(len(ids))]
+    stances = pl.DataFrame(
+        {"claim_id": ids, "proposition": [0] * len(ids), "p_pro": [0.5] * len(ids), "stance": sides},
+        schema={"claim_id": pl.Utf8, "proposition": pl.Int32, "p_pro": pl.Float32, "stance": pl.Utf8},
+    )
+    kept = assign_incremental(vectors, ids, ClusterParams(), 42, stances, split_sides=False)
+    assert kept.sides == sides
+    assert kept.clusters.tolist() == first.clusters.tolist()  # the same grouping as without sides
+    split = assign_incremental(vectors, ids, ClusterParams(), 42, stances)
+    assert len(set(split.clusters.tolist()) - {-1}) > len(set(kept.clusters.tolist()) - {-1})

@@ -295,6 +295,11 @@ def test_without_sides_the_reply_detector_counts_rebuttals():
     assert rebutting == {"b"}
     edges = reply_edges(cluster_replies(points, comments, rebutting))
     assert edges.select("a", "b", "total", "rebuttals").rows() == [(0, 1, 2, 1)]
+    # sides toward each thread's opening post mark claims but do not split clusters: cluster 1 holds
+    # both sides, so rebuttals still come from the detector, not from comparing cluster sides
+    mixed = points.with_columns(pl.Series("side", ["pro", "con", "pro"]))
+    edges = reply_edges(cluster_replies(mixed, comments, rebutting))
+    assert edges.select("a", "b", "total", "rebuttals").rows() == [(0, 1, 2, 1)]
 
 
 def test_threads_chart_stacks_each_threads_share_per_cluster():

@@ -50,13 +50,16 @@ def cluster_replies(
     )
     sides: dict[int, str] = {}
     if "side" in points.columns:
-        sides = dict(
+        per_cluster = (
             points.filter(pl.col("cluster") >= 0)
             .drop_nulls("side")
-            .select("cluster", "side")
-            .unique("cluster")
-            .iter_rows()
+            .group_by("cluster")
+            .agg(pl.col("side").unique().sort())
         )
+        # clusters split by side have one side each; otherwise (sides toward each thread's opening
+        # post) a cluster holds several, and rebuttals come from the detector instead
+        if all(len(v) == 1 for v in per_cluster["side"].to_list()):
+            sides = {c: v[0] for c, v in per_cluster.iter_rows()}
     if not sides:
         detected = pl.col("detected") if rebutting is not None else pl.lit(None, pl.Int64)
         return replies.with_columns(detected.cast(pl.Int64).alias("rebuttals")).drop("detected")
