@@ -76,6 +76,7 @@ class ReportParams:
     list_chars: int = 300  # claims in lists are cut to this; the source panel shows them whole
     source_chars: int = 20000  # longer comments open as a window around the claim, with "show all"
     authors: str = "show"  # show | pseudonymize (stable "Author N" per run) | hide: for published reports
+    max_points: int = 100_000  # beyond this many claims, the map and claim list show a labelled sample
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def _check(p: Params) -> None:
         "report.hover_chars": p.report.hover_chars,
         "report.list_chars": p.report.list_chars,
         "report.source_chars": p.report.source_chars,
+        "report.max_points": p.report.max_points,
     }
     for key, value in positive.items():
         if value < 1:

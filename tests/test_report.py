@@ -457,3 +457,32 @@ def test_new_claims_are_marked_in_hover_list_counts_and_summary(tmp_path):
     # a table without the column (an older run) reads as nothing new
     page, metrics = build_report(claims, comments, clusters.drop("new"), labels, Params())
     assert metrics["new_claims"] == 0 and 'class="new-badge"' not in page
+
+
+def test_past_max_points_the_page_carries_a_labelled_sample(tmp_path):
+    texts = [f"Claim number {i} says something about distillation and theft." for i in range(40)]
+    claims, comments, clusters, labels = tables(tmp_path, texts)
+    # key claims sit late in each cluster, so a sample that ignored them would miss them
+    late = {c: claims["claim_id"][i] for i, c in ((37, 1), (36, 0))}
+    labels = labels.with_columns(pl.Series("key_claims", [[late[0]], [late[1]], []]))
+    points = points_of(claims, comments, clusters)
+    shown = pagedata.shown_sample(points, labels, 10)
+    assert 10 <= shown.height < points.height  # quotas, plus key claims and one per cluster
+    assert set(late.values()) <= set(shown["claim_id"].to_list())
+    assert shown["index"].to_list() == list(range(shown.height))
+    assert shown["claim_id"].to_list() == [c for c in points["claim_id"].to_list() if c in set(shown["claim_id"])]
+    assert set(shown["cluster"].to_list()) == set(points["cluster"].to_list())  # every cluster stays visible
+    assert pagedata.shown_sample(points, labels, 10).equals(shown)  # the same sample every time
+    assert pagedata.shown_sample(points, labels, points.height).equals(points)  # under the limit: all
+    panel = {c["cluster"]: c for c in pagedata.cluster_panel(points, labels, shown)}
+    assert sum(c["n_claims"] for c in panel.values()) == points.height  # counts are over all claims
+    ids = shown["claim_id"].to_list()
+    assert [ids[i] for i in panel[0]["key_claims"]] == [late[0]]  # key claims point into the sample
+    params = load_params(None, ["report.max_points=10"])
+    page, metrics = build_report(claims, comments, clusters, labels, params)
+    assert metrics["claims"] == points.height and metrics["shown_claims"] == shown.height
+    assert f"a sample of\n    {shown.height} of the {points.height} claims" in page
+    data = json.loads(re.search(r'id="stancemap-data">(.*?)</script>', page, re.S).group(1))
+    assert data["claims"]["id"] == ids
+    page, metrics = build_report(claims, comments, clusters, labels, Params())
+    assert metrics["shown_claims"] == metrics["claims"] and "a sample of" not in page

@@ -7,6 +7,8 @@ anything leaves this module, so a hidden name is in no part of the page.
 
 from __future__ import annotations
 
+import hashlib
+
 import polars as pl
 
 from pipeline.report.figures import colour
@@ -90,12 +92,40 @@ def sides_split(sides: list[str | None]) -> dict[str, int] | None:
     return dict(_counts(known)) if known else None
 
 
-def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame) -> list[dict]:
+def shown_sample(points: pl.DataFrame, labels: pl.DataFrame, max_points: int) -> pl.DataFrame:
+    """The claims the page carries (re-indexed from 0, in points order): all of them up to
+    `max_points`; beyond, every cluster's key claims, then the rest in proportion to cluster size
+    (at least one per cluster), picked by a fixed hash of the claim id, so the same claims stay
+    shown across runs and processes."""
+    if points.height <= max_points:
+        return points
+    keys = sorted({k for ks in labels["key_claims"].to_list() for k in ks or []})
+    digest = [
+        int.from_bytes(hashlib.blake2b(c.encode(), digest_size=8).digest(), "big") for c in points["claim_id"].to_list()
+    ]
+    share = max_points / points.height
+    ranked = (
+        points.with_columns(
+            pl.col("claim_id").is_in(keys).alias("_key"), pl.Series("_hash", digest, dtype=pl.UInt64)
+        )
+        .sort(["cluster", "_key", "_hash", "claim_id"], descending=[False, True, False, False])
+        .with_columns(
+            pl.int_range(1, pl.len() + 1).over("cluster").alias("_rank"), pl.len().over("cluster").alias("_size")
+        )
+    )
+    quota = pl.max_horizontal((pl.col("_size") * share).floor().cast(pl.Int64), pl.lit(1))
+    kept = ranked.filter((pl.col("_rank") <= quota) | pl.col("_key")).sort("index")
+    return kept.drop("_key", "_hash", "_rank", "_size", "index").with_row_index("index")
+
+
+def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame, shown: pl.DataFrame | None = None) -> list[dict]:
     """Every cluster (unclustered last) with its label, key claims, size, distinct authors, its split
-    between sides and the threads it appears in."""
+    between sides and the threads it appears in. Counts are over `points`; key claims point into
+    `shown`, the claims the page carries (all of `points` by default)."""
     names = label_names(labels)
     by_cluster = {r["cluster"]: r for r in labels.iter_rows(named=True)}
-    index_of = dict(zip(points["claim_id"].to_list(), points["index"].to_list(), strict=True))
+    shown = points if shown is None else shown
+    index_of = dict(zip(shown["claim_id"].to_list(), shown["index"].to_list(), strict=True))
     parts = {key[0]: part for key, part in points.partition_by("cluster", as_dict=True).items()}  # one pass
     out = []
     for c in sorted(parts, key=lambda c: (c < 0, c)):

@@ -97,7 +97,8 @@ def build_report(
     names = provenance.author_names(comments["author"], p.authors)
     points = pagedata.points_table(claims, comments, clusters, names)
     label_of = pagedata.label_names(labels)
-    panel = pagedata.cluster_panel(points, labels)
+    shown = pagedata.shown_sample(points, labels, p.max_points)  # what the map and lists carry
+    panel = pagedata.cluster_panel(points, labels, shown)
     compared = pagedata.threads_compared(points, threads, comments)
     replies = graph.cluster_replies(points, comments, rebutting_comments(comments))
     nodes = graph.reply_nodes(points, replies, label_of)
@@ -105,7 +106,7 @@ def build_report(
     versions = provenance.package_versions()
     prov = provenance.provenance(params, sources, threads, run_date or provenance.run_date(), versions)
     no_author = "author hidden" if p.authors == "hide" else "unknown author"
-    data = pagedata.page_data(points, comments, names)
+    data = pagedata.page_data(shown, comments, names)
     data.update(
         clusters=panel,
         threads=compared,
@@ -127,8 +128,9 @@ def build_report(
         "clusters": n_clusters,
         "unclustered_share": round(unclustered / clusters.height, 4) if clusters.height else 0.0,
         "new_claims": int(points["new"].sum()),
+        "shown_claims": shown.height,
     }
-    texts = points["text"].to_list()
+    texts = shown["text"].to_list()
     shown_panel = [
         {**c, "key_claims": [{"index": i, "text": _cut(texts[i], p.list_chars)} for i in c["key_claims"]]}
         for c in panel
@@ -152,7 +154,7 @@ def build_report(
         plotly_js=plotly.offline.get_plotlyjs(),
         page_js=_asset("report.js"),
         page_css=_asset("report.css"),
-        figure_json=_figure_json(stance_map(points, labels, p.hover_chars, no_author)),
+        figure_json=_figure_json(stance_map(shown, labels, p.hover_chars, no_author)),
         graph_json=_figure_json(reply_graph(nodes, edges)),
         threads_json=_figure_json(threads_chart(compared, label_of)),
         data_json=script_json(data),
