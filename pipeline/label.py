@@ -157,8 +157,11 @@ def label(
             clusters.select("claim_id", "cluster", "topic", "side"), on="claim_id", how="inner", maintain_order="left"
         )
         .join(comments.select("comment_id", "author"), on="comment_id", how="left", maintain_order="left")
-        .join(embeddings, on="claim_id", how="left", maintain_order="left")
+        # a row number into one vector matrix, not the vectors themselves: at a million claims the
+        # grouped copies of a vector column cost gigabytes
+        .join(embeddings.select("claim_id").with_row_index("_row"), on="claim_id", how="left", maintain_order="left")
     )
+    matrix = embeddings["vector"].to_numpy()
     # one pass over the table, not one filter per cluster (thousands of clusters at a million claims)
     groups = {key[0]: g for key, g in sorted(table.partition_by("cluster", as_dict=True, maintain_order=True).items())}
     keywords = keywords_per_cluster({c: g["text"].to_list() for c, g in groups.items()}, params.n_keywords)
@@ -169,7 +172,7 @@ def label(
         clusters_in_topic[g["topic"][0]] = clusters_in_topic.get(g["topic"][0], 0) + 1
     rows: dict[str, list] = {name: [] for name in LABELS}
     for c, g in groups.items():
-        vectors = g["vector"].to_numpy().astype(np.float32)
+        vectors = matrix[g["_row"].to_numpy()].astype(np.float32, copy=False)
         topic = g["topic"][0]
         rows["cluster"].append(c)
         rows["topic"].append(topic)
