@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +117,13 @@ class Fitted:
     raw: np.ndarray  # HDBSCAN's own label per fitted row
 
 
+def smallest_topic(params: ClusterParams, n: int) -> int:
+    """HDBSCAN's min_cluster_size for `n` claims: `min_cluster_size`, or `min_cluster_share` of the
+    claims when that is more, so a large corpus gives topics a reader can take in (at 1M claims a
+    fixed 12 gave 9,096 topics)."""
+    return max(params.min_cluster_size, math.ceil(params.min_cluster_share * n))
+
+
 def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, np.ndarray, np.ndarray]:
     """Full fit: (models, membership probability per row, (n, 2) map coordinates); topics are
     `renumber(fitted.raw)`. Beyond `fit_sample` rows, UMAP learns from a seeded sample and places
@@ -156,7 +164,7 @@ def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, 
     else:
         reduced, coords = reduced_sample, coords_sample
     clusterer = hdbscan.HDBSCAN(
-        min_cluster_size=params.min_cluster_size,
+        min_cluster_size=smallest_topic(params, n),
         min_samples=min(params.min_samples, n - 1),
         cluster_selection_method=params.cluster_selection_method,
         prediction_data=True,

@@ -54,6 +54,7 @@ class ClusterParams:
     n_components: int = 5
     min_dist: float = 0.0
     min_cluster_size: int = 12
+    min_cluster_share: float = 0.0005  # and at least this share of the claims: ~2,000 topics at most
     min_samples: int = 3
     cluster_selection_method: str = "eom"
     reassign_min_similarity: float = 0.5  # noise joins the nearest topic this similar; 1.0 = never
@@ -209,6 +210,8 @@ def _check(p: Params) -> None:
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"{key}: must be at least 1, got {value}")
+    if not 0.0 <= p.cluster.min_cluster_share < 0.5:
+        raise ConfigError(f"cluster.min_cluster_share: must be in [0, 0.5), got {p.cluster.min_cluster_share}")
     if p.cluster.min_cluster_size < 2:
         raise ConfigError(f"cluster.min_cluster_size: must be at least 2, got {p.cluster.min_cluster_size}")
     if p.cluster.fit_sample < 20:

@@ -177,3 +177,14 @@ def test_sides_toward_opening_posts_mark_claims_without_splitting(first_run):
     assert kept.clusters.tolist() == first.clusters.tolist()  # the same grouping as without sides
     split = assign_incremental(vectors, ids, ClusterParams(), 42, stances)
     assert len(set(split.clusters.tolist()) - {-1}) > len(set(kept.clusters.tolist()) - {-1})
+
+
+def test_the_smallest_topic_grows_with_the_corpus():
+    from dataclasses import replace
+
+    from pipeline.cluster import smallest_topic
+
+    params = ClusterParams()
+    assert smallest_topic(params, 810) == 12 and smallest_topic(params, 24_000) == 12
+    assert smallest_topic(params, 100_000) == 50 and smallest_topic(params, 1_000_000) == 500
+    assert smallest_topic(replace(params, min_cluster_share=0.0), 1_000_000) == 12
