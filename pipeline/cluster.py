@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params
 CHUNK = 20_000  # rows placed by UMAP transform at a time
 SIMILARITY_BLOCK = 4096  # claims compared with every topic centre at a time
 EXACT_PLACE_MAX = 200_000  # rows placed by exact search in a full fit; beyond, pynndescent (see fit)
+PARALLEL_FROM = 5_000  # claims from which the two UMAPs run in two processes (when there are 2 CPUs)
+MEMMAP_FROM = "1M"  # arrays at least this big reach the workers as read-only memory maps (joblib)
 
 
 def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
@@ -66,6 +69,7 @@ class ExactIndex:
 
     _angular_trees = True  # read by UMAP's transform (it picks a search epsilon; unused here)
     BLOCK = 1024  # query rows per product: 1,024 x 25,000 floats = 100 MB
+    MEMO = 16  # answers kept: one per chunk of rows placed (at most 10 chunks before pynndescent takes over)
 
     def __init__(self, vectors: np.ndarray):
         data = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -74,10 +78,11 @@ class ExactIndex:
     def query(self, queries: np.ndarray, k: int, epsilon: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosine distances) of the `k` nearest rows to each query, nearest first."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        # the two UMAPs place the same rows one after the other: answer the second from memory
+        # the two UMAPs place the same rows: the second asks again, and gets the answer from memory
         key = (k, queries.shape, hashlib.blake2b(queries.tobytes(), digest_size=16).hexdigest())
-        if getattr(self, "_last", None) is not None and self._last[0] == key:
-            return self._last[1]
+        memo = self.__dict__.setdefault("_memo", {})
+        if key in memo:  # a copy: UMAP writes into what it gets, and a worker's memory is read-only
+            return np.array(memo[key][0]), np.array(memo[key][1])
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         k = min(k, len(self.data))
         indices = np.empty((len(queries), k), np.int32)
@@ -91,10 +96,12 @@ class ExactIndex:
             order = np.lexsort((near, near_dist), axis=1)  # by distance, then by row number
             indices[start : start + len(dist)] = np.take_along_axis(near, order, axis=1)
             dists[start : start + len(dist)] = np.maximum(np.take_along_axis(near_dist, order, axis=1), 0.0)
-        self._last = (key, (indices, dists))
+        if len(memo) >= self.MEMO:
+            memo.pop(next(iter(memo)))  # the oldest
+        memo[key] = (indices, dists)
         return indices, dists
 
-    def __getstate__(self):  # the memory of the last query is not worth saving
+    def __getstate__(self):  # the memory of past queries is not worth saving
         return {"data": self.data}
 
 
@@ -140,8 +147,7 @@ def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, 
     k = min(params.n_neighbors, len(sample) - 1)
     index = ExactIndex(vectors[sample])
     knn = (*index.query(index.data, k), index)
-    reducer, reduced_sample = reduce(vectors[sample], params.n_components, k, params.min_dist, seed, knn)
-    mapper, coords_sample = reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn)
+    approximate = None
     if n - len(sample) > EXACT_PLACE_MAX:
         # exact search costs (rows to place) x (sample) products: past this many rows, an
         # approximate index (pynndescent, ~24 s of numba compile) is cheaper, e.g. at 1M claims
@@ -151,18 +157,31 @@ def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, 
             vectors[sample], metric="cosine", n_neighbors=k, random_state=np.random.RandomState(seed), n_jobs=1
         )
         approximate.prepare()
-        reducer._knn_search_index = mapper._knn_search_index = approximate
-    if len(sample) < n:
-        reduced = np.zeros((n, params.n_components), np.float32)
-        coords = np.zeros((n, 2), np.float32)
-        reduced[sample], coords[sample] = reduced_sample, coords_sample
-        rest = np.setdiff1d(np.arange(n), sample)
-        chunks = np.array_split(rest, max(1, len(rest) // CHUNK))
-        for chunk in track(chunks, len(chunks), "cluster: placing claims"):
-            reduced[chunk] = transform(reducer, vectors[chunk])
-            coords[chunk] = transform(mapper, vectors[chunk])
+    rest = np.setdiff1d(np.arange(n), sample)
+    chunks = np.array_split(rest, max(1, len(rest) // CHUNK)) if len(rest) else []
+    jobs = [(params.n_components, params.min_dist), (2, MAP_MIN_DIST)]  # for HDBSCAN, for the map
+    parallel = n >= PARALLEL_FROM and _cpus() >= 2
+    answers = {}
+    if parallel and approximate is None and chunks:
+        # each worker would search the same rows again: search them once, here, and send the answers
+        for chunk in track(chunks, len(chunks), "cluster: neighbours of the claims to place"):
+            index.query(vectors[chunk], k)
+        answers = dict(index.__dict__.get("_memo", {}))
+    args = (vectors, sample, chunks, k, seed, knn, approximate, answers)
+    if parallel:
+        # a seeded UMAP is single-threaded: the two run side by side in two processes, with the
+        # same result as one after the other (joblib memory-maps `vectors` rather than copying it)
+        from joblib import Parallel, delayed
+
+        say(f"cluster: fitting the two UMAPs side by side, placing {len(rest)} claim(s) with each")
+        runs = Parallel(n_jobs=2, backend="loky", max_nbytes=MEMMAP_FROM)(
+            delayed(_umap_all)(dims, dist, *args) for dims, dist in jobs
+        )
     else:
-        reduced, coords = reduced_sample, coords_sample
+        runs = [_umap_all(dims, dist, *args) for dims, dist in track(jobs, 2, "cluster: UMAP")]
+    (reducer, reduced), (mapper, coords) = runs
+    if isinstance(reducer._knn_search_index, ExactIndex):  # one index (and its query memory) for both
+        mapper._knn_search_index = reducer._knn_search_index
     clusterer = hdbscan.HDBSCAN(
         min_cluster_size=smallest_topic(params, n),
         min_samples=min(params.min_samples, n - 1),
@@ -171,6 +190,32 @@ def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, 
     ).fit(reduced)
     fitted = Fitted(reducer, mapper, clusterer, clusterer.labels_.astype(np.int32))
     return fitted, clusterer.probabilities_.astype(np.float32), coords
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _umap_all(n_components, min_dist, vectors, sample, chunks, k, seed, knn, approximate, answers=None):
+    """One UMAP: fitted on `vectors[sample]`, then placing the other rows chunk by chunk; (the
+    reducer, (n, n_components) coordinates for every row). `answers` are neighbour searches
+    already done (ExactIndex memory) for those rows."""
+    if answers and isinstance(knn[2], ExactIndex):
+        knn[2].__dict__.setdefault("_memo", {}).update(answers)
+    # in a worker, joblib hands large arrays over as read-only memory maps, and UMAP writes into the
+    # neighbour arrays it is given: each UMAP gets its own copy
+    knn = (np.array(knn[0]), np.array(knn[1]), knn[2])
+    reducer, reduced_sample = reduce(vectors[sample], n_components, k, min_dist, seed, knn)
+    if approximate is not None:
+        reducer._knn_search_index = approximate
+    out = np.zeros((len(vectors), n_components), np.float32)
+    out[sample] = reduced_sample
+    for chunk in chunks:
+        out[chunk] = transform(reducer, vectors[chunk])
+    return reducer, out
 
 
 def transform(reducer, vectors: np.ndarray) -> np.ndarray:

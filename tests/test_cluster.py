@@ -125,6 +125,25 @@ def test_umap_learns_from_a_sample_and_places_the_rest():
 
 
 @pytest.mark.slow
+def test_the_two_umaps_side_by_side_give_what_one_after_the_other_gives(monkeypatch):
+    from dataclasses import replace
+
+    from pipeline import cluster as stage
+
+    vectors, _ = blobs(per=40)
+    params = replace(ClusterParams(), fit_sample=60)  # so that some rows are placed, too
+    monkeypatch.setattr(stage, "PARALLEL_FROM", 10**9)
+    alone, prob, coords = stage.fit(vectors, params, 42)
+    monkeypatch.setattr(stage, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(stage, "_cpus", lambda: 2)
+    monkeypatch.setattr(stage, "MEMMAP_FROM", 1)  # every array read-only in the workers, as big ones are
+    paired, prob2, coords2 = stage.fit(vectors, params, 42)  # two worker processes
+    assert np.array_equal(coords, coords2) and np.array_equal(alone.raw, paired.raw)
+    assert np.array_equal(prob, prob2)
+    assert paired.umap_map._knn_search_index is paired.umap._knn_search_index
+
+
+@pytest.mark.slow
 def test_many_rows_to_place_use_an_approximate_index(monkeypatch):
     """Past EXACT_PLACE_MAX rows to place, a full fit places them through pynndescent; the result
     is as good and still the same in a second run."""
@@ -144,7 +163,7 @@ def test_many_rows_to_place_use_an_approximate_index(monkeypatch):
         assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
 
 
-def test_the_exact_index_finds_true_neighbours_and_remembers_one_query():
+def test_the_exact_index_finds_true_neighbours_and_remembers_its_answers():
     from pipeline.cluster import ExactIndex
 
     rng = np.random.default_rng(0)
@@ -157,9 +176,10 @@ def test_the_exact_index_finds_true_neighbours_and_remembers_one_query():
     truth = np.argsort(-(q @ unit.T), axis=1, kind="stable")[:, :5]
     assert np.array_equal(indices, truth)
     assert np.allclose(dists, 1 - np.take_along_axis(q @ unit.T, truth, axis=1), atol=1e-5)
+    index.data = None  # from here on, only the memory can answer
     again = index.query(queries.copy(), 5)
-    assert again[0] is indices  # the same rows again: answered from memory
-    assert index.query(queries, 4)[0].shape == (50, 4)
+    assert np.array_equal(again[0], indices) and again[0] is not indices  # from memory, as a copy
+    assert np.array_equal(index.query(queries, 5)[1], dists)
 
 
 def test_sides_toward_opening_posts_mark_claims_without_splitting(first_run):
