@@ -160,9 +160,11 @@ def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, 
     rest = np.setdiff1d(np.arange(n), sample)
     chunks = np.array_split(rest, max(1, len(rest) // CHUNK)) if len(rest) else []
     jobs = [(params.n_components, params.min_dist), (2, MAP_MIN_DIST)]  # for HDBSCAN, for the map
-    parallel = n >= PARALLEL_FROM and _cpus() >= 2
+    # side by side only with the exact index: past EXACT_PLACE_MAX each worker would hold and
+    # compile its own approximate index (the 1M memory figures are for one after the other)
+    parallel = n >= PARALLEL_FROM and _cpus() >= 2 and approximate is None
     answers = {}
-    if parallel and approximate is None and chunks:
+    if parallel and chunks:
         # each worker would search the same rows again: search them once, here, and send the answers
         for chunk in track(chunks, len(chunks), "cluster: neighbours of the claims to place"):
             index.query(vectors[chunk], k)
