@@ -74,15 +74,15 @@ class ExactIndex:
     def __init__(self, vectors: np.ndarray):
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         self.data = data / np.maximum(np.linalg.norm(data, axis=1, keepdims=True), 1e-12)
+        self.memo: dict = {}  # (k, shape, hash of the queries) -> (indices, distances)
 
     def query(self, queries: np.ndarray, k: int, epsilon: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosine distances) of the `k` nearest rows to each query, nearest first."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         # the two UMAPs place the same rows: the second asks again, and gets the answer from memory
         key = (k, queries.shape, hashlib.blake2b(queries.tobytes(), digest_size=16).hexdigest())
-        memo = self.__dict__.setdefault("_memo", {})
-        if key in memo:  # a copy: UMAP writes into what it gets, and a worker's memory is read-only
-            return np.array(memo[key][0]), np.array(memo[key][1])
+        if key in self.memo:  # a copy: UMAP writes into what it gets, and a worker's memory is read-only
+            return np.array(self.memo[key][0]), np.array(self.memo[key][1])
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         k = min(k, len(self.data))
         indices = np.empty((len(queries), k), np.int32)
@@ -96,13 +96,16 @@ class ExactIndex:
             order = np.lexsort((near, near_dist), axis=1)  # by distance, then by row number
             indices[start : start + len(dist)] = np.take_along_axis(near, order, axis=1)
             dists[start : start + len(dist)] = np.maximum(np.take_along_axis(near_dist, order, axis=1), 0.0)
-        if len(memo) >= self.MEMO:
-            memo.pop(next(iter(memo)))  # the oldest
-        memo[key] = (indices, dists)
+        if len(self.memo) >= self.MEMO:
+            self.memo.pop(next(iter(self.memo)))  # the oldest
+        self.memo[key] = (indices, dists)
         return indices, dists
 
     def __getstate__(self):  # the memory of past queries is not worth saving
         return {"data": self.data}
+
+    def __setstate__(self, state):
+        self.data, self.memo = state["data"], {}
 
 
 def renumber(labels: np.ndarray) -> np.ndarray:
@@ -168,7 +171,7 @@ def fit(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[Fitted, 
         # each worker would search the same rows again: search them once, here, and send the answers
         for chunk in track(chunks, len(chunks), "cluster: neighbours of the claims to place"):
             index.query(vectors[chunk], k)
-        answers = dict(index.__dict__.get("_memo", {}))
+        answers = dict(index.memo)
     args = (vectors, sample, chunks, k, seed, knn, approximate, answers)
     if parallel:
         # a seeded UMAP is single-threaded: the two run side by side in two processes, with the
@@ -206,7 +209,7 @@ def _umap_all(n_components, min_dist, vectors, sample, chunks, k, seed, knn, app
     reducer, (n, n_components) coordinates for every row). `answers` are neighbour searches
     already done (ExactIndex memory) for those rows."""
     if answers and isinstance(knn[2], ExactIndex):
-        knn[2].__dict__.setdefault("_memo", {}).update(answers)
+        knn[2].memo.update(answers)
     # in a worker, joblib hands large arrays over as read-only memory maps, and UMAP writes into the
     # neighbour arrays it is given: each UMAP gets its own copy
     knn = (np.array(knn[0]), np.array(knn[1]), knn[2])

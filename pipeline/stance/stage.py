@@ -49,17 +49,25 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
 
 def reply_stances(claims: pl.DataFrame, comments: pl.DataFrame, params: StanceParams) -> pl.DataFrame:
     """Without propositions: each claim's side toward its thread's opening post (proposition 0),
-    from reply structure; p_pro is P(with the opening post), a claim inherits its comment's."""
-    from pipeline.stance.replies import reply_edges, sides_toward_opening_post
+    from reply structure; p_pro is P(with the opening post), a claim inherits its comment's. A thread
+    where no reply takes a side has no sides at all: its opening post is not "pro" toward itself
+    (that would read as a position, and a question takes none)."""
+    from pipeline.stance.replies import opening_posts, reply_edges, sides_toward_opening_post
 
     p_with = sides_toward_opening_post(reply_edges(comments, params.reply_prior))
     p_pro = np.array([p_with.get(c, 0.5) for c in claims["comment_id"].to_list()], dtype=np.float64)
+    stance = pl.Series(side(p_pro, params.neutral_band), dtype=pl.Utf8)
+    thread_of = dict(comments.select("comment_id", "thread_id").iter_rows())
+    threads = pl.Series([thread_of.get(c) for c in claims["comment_id"].to_list()], dtype=pl.Utf8)
+    replies = ~claims["comment_id"].is_in(list(opening_posts(comments).values()))
+    sided = threads.filter(replies & (stance != "neither")).unique().to_list()
+    quiet = ~threads.is_in(sided)
     return pl.DataFrame(
         {
             "claim_id": claims["claim_id"],
             "proposition": [0] * claims.height,
-            "p_pro": np.round(p_pro, 6),
-            "stance": side(p_pro, params.neutral_band),
+            "p_pro": np.where(quiet.to_numpy(), 0.5, np.round(p_pro, 6)),
+            "stance": pl.select(pl.when(quiet).then(pl.lit("neither")).otherwise(stance)).to_series(),
         },
         schema=STANCES,
     )
@@ -74,30 +82,13 @@ def run(
 ) -> pl.DataFrame:
     claims = read_table(claims_path, "claims")
     if not params.propositions and params.fallback == "replies" and comments_path is not None:
-        from pipeline.stance.replies import opening_posts
-
-        comments = read_table(comments_path, "comments")
-        table = reply_stances(claims, comments, params)
-        thread_of = dict(comments.select("comment_id", "thread_id").iter_rows())
-        threads = pl.Series([thread_of.get(c) for c in claims["comment_id"].to_list()], dtype=pl.Utf8)
-        replies = ~claims["comment_id"].is_in(list(opening_posts(comments).values()))
-        sided = set(threads.filter(replies & (table["stance"] != "neither")).to_list())
-        # a thread where no reply took a side has no sides at all: its opening post is not "pro"
-        # toward itself (that would read as a position, and a question takes none)
-        quiet = ~threads.is_in(list(sided))
-        table = table.with_columns(
-            pl.when(quiet).then(0.5).otherwise(pl.col("p_pro")).alias("p_pro"),
-            pl.when(quiet).then(pl.lit("neither")).otherwise(pl.col("stance")).alias("stance"),
-        )
-        if not sided:
+        table = reply_stances(claims, read_table(comments_path, "comments"), params)
+        if not (table["stance"] != "neither").any():  # no thread where a reply took a side
             table = pl.DataFrame(schema=STANCES)
             say("stance: no propositions, and reply structure gave no reply a side; sides are not computed")
         else:
             counts = dict(table.group_by("stance").len().iter_rows())
-            say(
-                f"stance: no propositions; {claims.height} claims toward their thread's opening post "
-                f"({len(sided)} thread(s) with sides): {counts}"
-            )
+            say(f"stance: no propositions; {claims.height} claims toward their thread's opening post: {counts}")
         write_table(table, out, "stances")
         return table
     if not params.propositions:
