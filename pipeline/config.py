@@ -39,12 +39,16 @@ class EmbedParams:
 class StanceParams:
     # the debate's propositions; every claim gets pro / con / neither toward each
     propositions: tuple[str, ...] = ()
-    adapter: str = "models/stance-minilm-lora"  # trained by `stancemap train-stance`
-    neutral_band: float = 0.15  # |P(pro) - 0.5| below this is "neither"
+    adapter: str = "models/stance-minilm"  # trained by `stancemap train-stance`
+    # the model's side counts only when its probability reaches this; below, "neither" (precision first)
+    min_confidence: float = 0.6
+    neutral_band: float = 0.15  # reply fallback: |P(with the opening post) - 0.5| below this is "neither"
     batch_size: int = 64
-    # without propositions: "replies" gives every claim a side toward its thread's opening post
-    # from reply structure (pipeline/stance/replies.py); "none" leaves the stance table empty
-    fallback: str = "replies"
+    backend: str = "torch"  # torch | onnx (int8, built locally on first use; pipeline/stance/onnx.py)
+    # without propositions: "found" states each topic's proposition and reads every claim against it
+    # (pipeline/stance/positions.py); "replies" gives every claim a side toward its thread's opening
+    # post from reply structure alone (pipeline/stance/replies.py); "none": no sides
+    fallback: str = "found"
     reply_prior: float = 0.5  # P(rebut) of a reply with no evidence either way; 0.5 = unknown
 
 
@@ -222,8 +226,10 @@ def _check(p: Params) -> None:
         raise ConfigError("cluster.cluster_selection_method: must be 'eom' or 'leaf'")
     if not 0.0 <= p.stance.neutral_band < 0.5:
         raise ConfigError(f"stance.neutral_band: must be in [0, 0.5), got {p.stance.neutral_band}")
-    if p.stance.fallback not in ("replies", "none"):
-        raise ConfigError(f"stance.fallback: must be 'replies' or 'none', got {p.stance.fallback!r}")
+    if not 1 / 3 <= p.stance.min_confidence <= 1.0:
+        raise ConfigError(f"stance.min_confidence: must be in [1/3, 1], got {p.stance.min_confidence}")
+    if p.stance.fallback not in ("found", "replies", "none"):
+        raise ConfigError(f"stance.fallback: must be 'found', 'replies' or 'none', got {p.stance.fallback!r}")
     if not 0.0 < p.stance.reply_prior < 1.0:
         raise ConfigError(f"stance.reply_prior: must be between 0 and 1 (exclusive), got {p.stance.reply_prior}")
     if not 0.0 <= p.cluster.min_dist <= 1.0:
@@ -232,6 +238,8 @@ def _check(p: Params) -> None:
         raise ConfigError(f"report.authors: must be show, pseudonymize or hide, got {p.report.authors!r}")
     if p.embed.backend not in ("torch", "onnx"):
         raise ConfigError(f"embed.backend: must be torch or onnx, got {p.embed.backend!r}")
+    if p.stance.backend not in ("torch", "onnx"):
+        raise ConfigError(f"stance.backend: must be torch or onnx, got {p.stance.backend!r}")
 
 
 @dataclass(frozen=True)
@@ -275,6 +283,18 @@ class Layout:
     @property
     def stances(self) -> Path:
         return self.root / "data" / "processed" / "stances.parquet"
+
+    @property
+    def replies(self) -> Path:
+        return self.root / "data" / "processed" / "replies.parquet"
+
+    @property
+    def positions(self) -> Path:
+        return self.root / "data" / "processed" / "positions.parquet"
+
+    @property
+    def sides(self) -> Path:
+        return self.root / "data" / "processed" / "sides.parquet"
 
     @property
     def clusters(self) -> Path:

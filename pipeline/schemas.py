@@ -81,6 +81,16 @@ STANCES = {
     "stance": pl.Utf8,  # pro | con | neither
 }
 
+REPLIES = {  # one row per reply the reply detector scored (pipeline/stance/replies.py), from the stance stage
+    "comment_id": pl.Utf8,  # the reply
+    "parent_id": pl.Utf8,  # the comment it answers: its parent; for another top-level comment, the opening post;
+    # in a flat dump, the comment it quotes; or the latest comment of a participant it names ("+1 to ann")
+    "direct": pl.Boolean,  # parent_id is the reply's own parent_id in the comments table (a real reply link)
+    "relation": pl.Utf8,  # rebut | agree | unknown (P(rebut) within 1e-9 of 0.5)
+    "p_rebut": pl.Float32,  # sigmoid(logit(stance.reply_prior) + the weights of the evidence)
+    "evidence": pl.List(pl.Utf8),  # names of the evidence that fired (keys of replies.WEIGHTS); [] = none
+}
+
 CLUSTERS = {
     "claim_id": pl.Utf8,
     "cluster": pl.Int32,  # one (topic, side); -1 = unclustered (HDBSCAN noise), never dropped
@@ -106,6 +116,27 @@ LABELS = {
     "n_authors": pl.Int32,
 }
 
+POSITIONS = {  # found without being told: one row per topic (pipeline/stance/positions.py)
+    "topic": pl.Int32,
+    "proposition": pl.Utf8,  # the topic's position in words: its most central claim that can state one
+    "claim_id": pl.Utf8,  # the claim the proposition is
+    "n_claims": pl.Int32,
+    "n_pro": pl.Int32,  # claims on each side toward the proposition
+    "n_con": pl.Int32,
+    "n_neither": pl.Int32,
+    "opposes": pl.Int32,  # a topic whose proposition and this one's each read as con toward the other
+    "opposition": pl.Float32,  # the smaller of the two P(con); null when no topic opposes
+}
+
+SIDES = {  # each claim's side toward its topic's found proposition
+    "claim_id": pl.Utf8,
+    "topic": pl.Int32,  # null for unclustered claims
+    "p_pro": pl.Float32,  # the model's P(pro) and P(con) toward the topic's proposition (NaN unclustered)
+    "p_con": pl.Float32,
+    "side": pl.Utf8,  # pro | con | neither; null when unclustered
+    "evidence": pl.Utf8,  # model | replies | proposition (the proposition itself); null for neither
+}
+
 ARTIFACTS: dict[str, dict[str, pl.DataType]] = {
     "comments": COMMENTS,
     "threads": THREADS,
@@ -115,8 +146,11 @@ ARTIFACTS: dict[str, dict[str, pl.DataType]] = {
     "embed_cache": EMBED_CACHE,
     "segment_cache": SEGMENT_CACHE,
     "stances": STANCES,
+    "replies": REPLIES,
     "clusters": CLUSTERS,
     "labels": LABELS,
+    "positions": POSITIONS,
+    "sides": SIDES,
 }
 
 

@@ -290,9 +290,12 @@ def test_without_sides_the_reply_detector_counts_rebuttals():
         schema_overrides={"quotes": pl.List(pl.Struct({"start": pl.Int32, "end": pl.Int32, "quoted_id": pl.Utf8}))},
     )
     from pipeline.report.render import rebutting_comments
+    from pipeline.stance.replies import reply_edges as detect
+    from pipeline.stance.stage import replies_table
 
-    rebutting = rebutting_comments(comments)
+    rebutting = rebutting_comments(replies_table(comments, detect(comments)))
     assert rebutting == {"b"}
+    assert rebutting_comments(None) is None  # no replies table (an older workdir): not computed
     edges = reply_edges(cluster_replies(points, comments, rebutting))
     assert edges.select("a", "b", "total", "rebuttals").rows() == [(0, 1, 2, 1)]
     # sides toward each thread's opening post mark claims but do not split clusters: cluster 1 holds
@@ -300,6 +303,75 @@ def test_without_sides_the_reply_detector_counts_rebuttals():
     mixed = points.with_columns(pl.Series("side", ["pro", "con", "pro"]))
     edges = reply_edges(cluster_replies(mixed, comments, rebutting))
     assert edges.select("a", "b", "total", "rebuttals").rows() == [(0, 1, 2, 1)]
+
+
+def test_the_reports_rebuttals_follow_the_stance_stages_reply_prior(tmp_path):
+    """The bug this guards: stance.reply_prior moved the sides but not the report's rebuttals, since
+    the report reran the reply detector at its own default prior. Now the stance stage writes the
+    replies table and the report counts its rebut edges, so both move together."""
+    from pipeline.config import StanceParams
+    from pipeline.io import read_table, write_table
+    from pipeline.schemas import CLUSTERS, LABELS
+    from pipeline.stance import stage as stance_stage
+
+    texts = [
+        "Distillation of a rival's model is theft of its work.",
+        "No, that is not theft. They paid for every answer they used.",  # rebuts: a cue
+        "The export rules are a separate question for the lawmakers.",  # no evidence either way
+        "Agreed, the export rules matter more than the contract here.",  # agrees: a cue
+        "The terms of service forbid training on the outputs anyway.",  # no evidence either way
+    ]
+    claims, comments, _, _ = tables(tmp_path, texts)
+    ids = comments["comment_id"].to_list()
+    # one cluster per comment, so each reply is one edge between clusters
+    cluster = [ids.index(c) for c in claims["comment_id"]]
+    clusters = pl.DataFrame(
+        {"claim_id": claims["claim_id"], "cluster": cluster, "topic": cluster, "side": None, "probability": 1.0,
+         "x": [float(c) for c in cluster], "y": 0.0, "new": False},
+        schema=CLUSTERS,
+    )
+    first = [claims.filter(pl.col("comment_id") == c)["claim_id"][0] for c in ids]
+    labels = pl.DataFrame(
+        {"cluster": range(len(ids)), "topic": range(len(ids)), "side": None, "topic_label": "t", "label": "l",
+         "keywords": [[]] * len(ids), "key_claims": [[c] for c in first], "n_claims": 1, "n_comments": 1,
+         "n_authors": 1},
+        schema=LABELS,
+    )
+    paths = {name: tmp_path / f"{name}.parquet" for name in ["claims", "comments", "clusters", "labels"]}
+    for name, table in [("claims", claims), ("comments", comments), ("clusters", clusters), ("labels", labels)]:
+        write_table(table, paths[name], name)
+    tables_in = [paths[name] for name in ["claims", "comments", "clusters", "labels"]]
+
+    def rebuttals(page: str) -> list:
+        data = json.loads(re.search(r'id="stancemap-data">(.*?)</script>', page, re.S).group(1))
+        assert data["replies"]
+        return [e["rebuttals"] for e in data["replies"]]
+
+    found = {}
+    for prior in (0.5, 0.8):
+        replies_path, page = tmp_path / f"replies-{prior}.parquet", tmp_path / f"map-{prior}.html"
+        params = Params(stance=StanceParams(fallback="replies", reply_prior=prior))
+        sides = stance_stage.run(
+            params.stance, paths["claims"], tmp_path / "stances.parquet", None, paths["comments"], replies_path
+        )
+        replies = read_table(replies_path, "replies")
+        report_stage.run(params, *tables_in, page, replies_path=replies_path)
+        expected = replies.filter(pl.col("direct") & (pl.col("relation") == "rebut")).height
+        found[prior] = (sum(rebuttals(page.read_text(encoding="utf-8"))), expected, sides)
+    assert found[0.5][:2] == (1, 1)  # only the reply that says "No,"
+    assert found[0.8][:2] == (3, 3)  # and the two without evidence, which now rebut
+    assert not found[0.5][2].equals(found[0.8][2])  # the same prior moved the sides too
+    # without a replies table (an older workdir) the page still renders, rebuttals not computed
+    report_stage.run(params, *tables_in, tmp_path / "old.html")
+    assert set(rebuttals((tmp_path / "old.html").read_text(encoding="utf-8"))) == {None}
+
+
+def test_the_report_never_runs_the_reply_detector():
+    from pipeline.report import render
+
+    for module in Path(render.__file__).parent.glob("*.py"):
+        text = module.read_text(encoding="utf-8")
+        assert "stance.replies" not in text and "stance import replies" not in text, module.name
 
 
 def test_threads_chart_stacks_each_threads_share_per_cluster():

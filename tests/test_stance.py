@@ -5,23 +5,32 @@ import pytest
 from pipeline.cluster import reassign_noise, side_keys, split_by_side
 from pipeline.config import StanceParams
 from pipeline.io import read_table, write_table
-from pipeline.stance.data import negate, topics_of, training_pairs
+from pipeline.stance.data import negate, read_stance_csv, topics_of, training_pairs, vast_split
 from pipeline.stance.stage import run as stance_run
-from pipeline.stance.stage import side, stances
+from pipeline.stance.stage import side, sides, stances
 from tests.conftest import claims_frame, shared_path
 
 
 class FixedModel:
-    """P(pro) by keyword: 'theft' claims are pro, 'paid' claims con, anything else unsure."""
+    """P(pro, con, neither) by keyword: 'theft' claims are pro, 'paid' claims con, anything else unsure."""
 
     def predict(self, propositions, texts, batch_size=64):
-        return np.array([0.9 if "theft" in t else 0.1 if "paid" in t else 0.5 for t in texts], np.float32)
+        rows = [[0.9, 0.05, 0.05] if "theft" in t else [0.05, 0.9, 0.05] if "paid" in t else [0.4, 0.3, 0.3]
+                for t in texts]
+        return np.array(rows, np.float32)
 
 
 def test_negate_a_motion():
     assert negate("We should abandon marriage") == "We should not abandon marriage"
     assert negate("We should not abandon marriage") is None
     assert negate("Marriage is outdated") is None
+
+
+def test_a_side_needs_min_confidence():
+    probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.3, 0.2], [0.1, 0.65, 0.25], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
+    assert sides(probs, 0.6) == ["pro", "neither", "con", "neither", "neither"]
+    assert sides(probs, 0.34) == ["pro", "pro", "con", "neither", "neither"]
+    assert sides(np.zeros((0, 3)), 0.6) == []
 
 
 def test_side_uses_the_neutral_band():
@@ -86,30 +95,44 @@ def test_training_pairs_exclude_evaluated_topics():
     pairs = training_pairs(data, excluded, seed=1)
     assert not {p.topic for p in pairs} & excluded
     negated = [p for p in pairs if " should not " in p.proposition and " should not " not in p.topic]
-    assert negated and all(p.label in (0, 1) for p in pairs)
+    assert negated and {p.label for p in pairs} == {0, 1, 2}
+    assert {p.source for p in pairs} >= {"vast", "semeval2016", "pstance", "nli/snli", "argq+argkp"}
     assert training_pairs(data, excluded, seed=1)[:50] == pairs[:50]  # reproducible order
 
 
+def test_vast_dev_and_tune_are_disjoint_from_training_by_topic_and_text():
+    data = shared_path("eval")
+    split = vast_split(read_stance_csv(data / "stance" / "vast" / "train.csv", "vast"))
+    train = split["train"]
+    train_topics, train_texts = {p.topic.lower() for p in train}, {p.text for p in train}
+    for held in ("tune", "dev"):
+        assert split[held]
+        assert not {p.topic.lower() for p in split[held]} & train_topics
+        assert not {p.text for p in split[held]} & train_texts
+    assert not {p.topic.lower() for p in split["tune"]} & {p.topic.lower() for p in split["dev"]}
+    pairs = training_pairs(data, set(), seed=1)
+    assert not {p.text for p in pairs if p.source == "vast"} & {p.text for p in split["dev"]}
+
+
 @pytest.mark.slow
-def test_training_runs_saves_and_reloads(tmp_path, monkeypatch):
+def test_training_runs_saves_and_reloads(tmp_path):
     from pipeline.stance.card import write_card
     from pipeline.stance.model import StanceModel
     from pipeline.stance.train import train
 
     data = shared_path("eval")
-    facts = train(data, tmp_path / "adapter", topics_of(data / "argkp" / "arguments_dev.csv"), max_pairs=64)
-    assert facts["training_pairs"] == 64 and 0.0 <= facts["validation_accuracy"] <= 1.0
-    card = write_card(tmp_path / "adapter", facts).read_text(encoding="utf-8")
+    facts = train(data, tmp_path / "model", topics_of(data / "argkp" / "arguments_dev.csv"), epochs=1,
+                  max_pairs=64, threads=1)
+    assert facts["training_pairs"] == 64 and facts["best_epoch"] == 1
+    assert 0.0 <= facts["tuning"][0]["tune_macro_f1"] <= 1.0
+    card = write_card(tmp_path / "model", facts).read_text(encoding="utf-8")
     assert "We should end affirmative action" in card  # excluded topics are named
-    model = StanceModel(tmp_path / "adapter")
+    assert "CDLA-Sharing-1.0" in card and "VAST" in card  # every dataset with its terms
+    model = StanceModel(tmp_path / "model")
     p = model.predict(["We should ban smoking"] * 2, ["Smoking kills.", "Adults may choose."])
-    assert p.shape == (2,) and ((p >= 0) & (p <= 1)).all()
-    assert np.array_equal(
-        p,
-        StanceModel(tmp_path / "adapter").predict(
-            ["We should ban smoking"] * 2, ["Smoking kills.", "Adults may choose."]
-        ),
-    )
+    assert p.shape == (2, 3) and np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    again = StanceModel(tmp_path / "model").predict(["We should ban smoking"] * 2, ["Smoking kills.", "Adults may choose."])
+    assert np.array_equal(p, again)
 
 
 @pytest.mark.slow

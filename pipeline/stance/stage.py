@@ -30,6 +30,14 @@ def adapter_path(name: str) -> Path:
     return path if path.is_absolute() or path.exists() else REPO / path
 
 
+def sides(probs: np.ndarray, min_confidence: float) -> list[str]:
+    """The model's side per row of P(pro, con, neither): its most probable class, but "neither"
+    unless a side's probability reaches `min_confidence` (a wrong side is worse than none)."""
+    best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
+    names = ("pro", "con", "neither")
+    return [names[b] if b == 2 or probs[i, b] >= min_confidence else "neither" for i, b in enumerate(best)]
+
+
 def side(p_pro: np.ndarray, neutral_band: float) -> list[str]:
     return ["pro" if p - 0.5 >= neutral_band else "con" if 0.5 - p >= neutral_band else "neither" for p in p_pro]
 
@@ -39,22 +47,34 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
     rows = {name: [] for name in STANCES}
     texts = claims["text"].to_list()
     for index, proposition in enumerate(propositions):
-        p_pro = model.predict([proposition] * len(texts), texts, params.batch_size) if texts else np.zeros(0)
+        probs = model.predict([proposition] * len(texts), texts, params.batch_size) if texts else np.zeros((0, 3))
         rows["claim_id"].extend(claims["claim_id"].to_list())
         rows["proposition"].extend([index] * len(texts))
-        rows["p_pro"].extend(np.round(p_pro, 6).tolist())
-        rows["stance"].extend(side(p_pro, params.neutral_band))
+        rows["p_pro"].extend(np.round(probs[:, 0], 6).tolist())
+        rows["stance"].extend(sides(probs, params.min_confidence))
     return pl.DataFrame(rows, schema=STANCES)
 
 
-def reply_stances(claims: pl.DataFrame, comments: pl.DataFrame, params: StanceParams) -> pl.DataFrame:
+def load_model(params: StanceParams):
+    """The stance model `stance.adapter` names (see adapter_path)."""
+    from pipeline.stance.model import StanceModel
+
+    return StanceModel(adapter_path(params.adapter))
+
+
+def reply_stances(
+    claims: pl.DataFrame, comments: pl.DataFrame, params: StanceParams, edges: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Without propositions: each claim's side toward its thread's opening post (proposition 0),
     from reply structure; p_pro is P(with the opening post), a claim inherits its comment's. A thread
     where no reply takes a side has no sides at all: its opening post is not "pro" toward itself
-    (that would read as a position, and a question takes none)."""
+    (that would read as a position, and a question takes none). `edges`: `reply_edges(comments,
+    params.reply_prior)` when the caller has them already (run() computes them once)."""
     from pipeline.stance.replies import opening_posts, reply_edges, sides_toward_opening_post
 
-    p_with = sides_toward_opening_post(reply_edges(comments, params.reply_prior))
+    if edges is None:
+        edges = reply_edges(comments, params.reply_prior)
+    p_with = sides_toward_opening_post(edges)
     p_pro = np.array([p_with.get(c, 0.5) for c in claims["comment_id"].to_list()], dtype=np.float64)
     stance = pl.Series(side(p_pro, params.neutral_band), dtype=pl.Utf8)
     thread_of = dict(comments.select("comment_id", "thread_id").iter_rows())
@@ -73,16 +93,64 @@ def reply_stances(claims: pl.DataFrame, comments: pl.DataFrame, params: StancePa
     )
 
 
+def replies_table(comments: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """The REPLIES table (pipeline/schemas.py) from `reply_edges` output: one row per reply the
+    detector scored (rebut, agree or unknown), in comments-table order. Opening posts, replies to
+    nothing known, and deleted or empty comments are not scored, so they have no row."""
+    from pipeline.schemas import REPLIES
+
+    own_parent = dict(comments.select("comment_id", "parent_id").iter_rows())
+    scored = edges.filter(pl.col("relation").is_in(["rebut", "agree", "unknown"]))
+    direct = [own_parent.get(c) == p for c, p in scored.select("comment_id", "parent").iter_rows()]
+    table = scored.select(
+        "comment_id",
+        pl.col("parent").alias("parent_id"),
+        pl.Series("direct", direct, dtype=pl.Boolean),
+        "relation",
+        pl.col("p_rebut").cast(pl.Float32),
+        pl.col("evidence").cast(pl.List(pl.Utf8)),
+    )
+    return table.cast(REPLIES)  # type the empty table too
+
+
+def _reply_edges(
+    params: StanceParams, comments_path: str | Path | None, replies_out: str | Path | None
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """(comments, reply edges at params.reply_prior), each None when this run needs neither: the
+    edges are computed once, for the sides and for the replies table."""
+    from pipeline.errors import StancemapError
+    from pipeline.stance.replies import reply_edges
+
+    if replies_out is not None and comments_path is None:
+        raise StancemapError(f"{replies_out}: the replies table needs the comments table (--comments)")
+    fallback = not params.propositions and params.fallback == "replies"
+    if comments_path is None or not (fallback or replies_out is not None):
+        return None, None
+    comments = read_table(comments_path, "comments")
+    return comments, reply_edges(comments, params.reply_prior)
+
+
 def run(
     params: StanceParams,
     claims_path: str | Path,
     out: str | Path,
     model=None,
     comments_path: str | Path | None = None,
+    replies_out: str | Path | None = None,
 ) -> pl.DataFrame:
+    """Write the stances table to `out` and return it. With `replies_out` (which needs
+    `comments_path`), also write the replies table there, always: with or without propositions,
+    whatever the fallback, empty (with its schema) when no reply was scored. Its edges are the very
+    ones the reply fallback takes sides from, at the same `params.reply_prior`."""
     claims = read_table(claims_path, "claims")
-    if not params.propositions and params.fallback == "replies" and comments_path is not None:
-        table = reply_stances(claims, read_table(comments_path, "comments"), params)
+    comments, edges = _reply_edges(params, comments_path, replies_out)
+    if replies_out is not None:
+        replies = replies_table(comments, edges)
+        write_table(replies, replies_out, "replies")
+        counts = dict(replies.group_by("relation").len().sort("relation").iter_rows())
+        say(f"stance: {replies.height} replies scored at reply_prior {params.reply_prior}: {counts} -> {replies_out}")
+    if not params.propositions and params.fallback == "replies" and comments is not None:
+        table = reply_stances(claims, comments, params, edges)
         if not (table["stance"] != "neither").any():  # no thread where a reply took a side
             table = pl.DataFrame(schema=STANCES)
             say("stance: no propositions, and reply structure gave no reply a side; sides are not computed")
@@ -94,13 +162,14 @@ def run(
     if not params.propositions:
         table = pl.DataFrame(schema=STANCES)  # the model is not even loaded
         write_table(table, out, "stances")
+        if params.fallback == "found":
+            say("stance: no propositions in params; the positions stage finds them per topic after clustering")
+            return table
         why = "stance.fallback is none" if params.fallback == "none" else "no comments table given (--comments)"
         say(f"stance: no propositions in params (stance.propositions) and {why}; sides are not computed")
         return table
     if model is None:
-        from pipeline.stance.model import StanceModel
-
-        model = StanceModel(adapter_path(params.adapter))
+        model = load_model(params)
     table = stances(claims, params.propositions, model, params)
     write_table(table, out, "stances")
     counts = dict(table.group_by("stance").len().iter_rows())

@@ -1,27 +1,70 @@
-"""Train the stance adapter: `stancemap train-stance` (and the DVC stage of the same name).
+"""Train the stance model: `stancemap train-stance` (and the DVC stage of the same name).
 
-Reproducible: the data order, the negated copies, the initial weights and dropout all follow
-the seed, on one CPU thread. Topics used by any evaluation are excluded before anything else.
+Reproducible: the data mix and order, the initial head and dropout all follow the seed, on a fixed
+number of CPU threads. Topics used by any evaluation are excluded before anything else. Batches
+hold pairs of similar length (shuffled within windows), so padding costs little on a CPU. After
+each epoch the model is scored on the tuning pairs (VAST tune, the tweet sets' dev splits), never on
+a set reported as a test; the best epoch is the one kept.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import random
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.progress import say, track
-from pipeline.stance.data import Pair, training_pairs
+from pipeline.stance.data import VAST, Pair, read_stance_csv, training_pairs, vast_split
 from pipeline.stance.model import StanceModel
 
+TUNE_FILES = (
+    Path("stance") / "semeval2016" / "dev.csv",
+    Path("stance") / "multitarget2017" / "dev.csv",
+    Path("stance") / "pstance" / "val.csv",
+)
 
-def accuracy(model: StanceModel, pairs: list[Pair]) -> float:
-    if not pairs:
-        return float("nan")
-    probs = model.predict([p.proposition for p in pairs], [p.argument for p in pairs])
-    return float(((probs >= 0.5).astype(int) == [p.label for p in pairs]).mean())
+
+def macro_f1(gold: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean F1 over the classes present in the gold."""
+    scores = []
+    for c in np.unique(gold):
+        tp = float(((predicted == c) & (gold == c)).sum())
+        fp = float(((predicted == c) & (gold != c)).sum())
+        fn = float(((predicted != c) & (gold == c)).sum())
+        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def tuning_pairs(data_dir: Path, seed: int, per_set: int = 600) -> dict[str, list[Pair]]:
+    rng = random.Random(seed)
+    sets = {"vast_tune": vast_split(read_stance_csv(data_dir / VAST, "vast"))["tune"]}
+    sets.update({str(path.parent.name): read_stance_csv(data_dir / path) for path in TUNE_FILES})
+    return {name: (rng.sample(p, per_set) if len(p) > per_set else p) for name, p in sets.items()}
+
+
+def score(model: StanceModel, pairs: list[Pair]) -> dict:
+    probs = model.predict([p.proposition for p in pairs], [p.text for p in pairs])
+    gold = np.array([p.label for p in pairs])
+    predicted = probs.argmax(1)
+    return {"n": len(pairs), "accuracy": round(float((predicted == gold).mean()), 4),
+            "macro_f1": round(macro_f1(gold, predicted), 4)}
+
+
+def length_batches(pairs: list[Pair], batch_size: int, rng: random.Random, window: int = 50) -> list[list[Pair]]:
+    """Batches of similar length: sort each window of `window` batches by length, then shuffle batches."""
+    batches = []
+    span = batch_size * window
+    for start in range(0, len(pairs), span):
+        chunk = sorted(pairs[start : start + span], key=lambda p: len(p.proposition) + len(p.text))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
 
 
 def train(
@@ -29,60 +72,97 @@ def train(
     out: str | Path,
     exclude: set[str],
     seed: int = 42,
-    epochs: int = 1,
+    epochs: int = 2,
     batch_size: int = 32,
-    lr: float = 1e-3,
+    lr: float = 5e-5,
     max_pairs: int | None = None,
-    held_out_topics: int = 3,
+    threads: int = 2,
+    log: str | Path | None = None,
+    mix: dict | None = None,
+    checkpoints: str | Path | None = None,
 ) -> dict:
-    """Fine-tune and save the adapter in `out` (replaced atomically); returns the model card facts."""
+    """Fine-tune and save the model in `out` (replaced atomically); returns the model card facts.
+    Progress goes to `log` (one JSON line per report) as well as to stderr."""
     import torch
 
-    torch.set_num_threads(1)  # deterministic kernels, and no fight with other work on 2 cores
+    torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    pairs = training_pairs(data_dir, exclude, seed)
-    topics = sorted({p.topic for p in pairs})
-    held_out = set(topics[:: max(1, len(topics) // held_out_topics)][:held_out_topics])
-    validation = [p for p in pairs if p.topic in held_out]
-    training = [p for p in pairs if p.topic not in held_out]
+    data_dir = Path(data_dir)
+    rng = random.Random(seed)
+    training = training_pairs(data_dir, exclude, seed, mix)
     if max_pairs is not None:
-        training, validation = training[:max_pairs], validation[: max(8, max_pairs // 4)]
+        training = training[:max_pairs]
+    tuning = tuning_pairs(data_dir, seed, per_set=60 if max_pairs else 600)
     model = StanceModel(seed=seed)
-    params = [p for p in model.encoder.parameters() if p.requires_grad] + list(model.head.parameters())
-    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * math.ceil(len(training) / batch_size)
-    warmup = max(1, steps // 20)
+    warmup = max(1, steps // 16)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
     )
-    model.encoder.train()
+    log_fh = open(log, "a", encoding="utf-8") if log else None  # noqa: SIM115 - closed below
+
+    def report(entry: dict) -> None:
+        say(f"train-stance: {entry}")
+        if log_fh:
+            log_fh.write(json.dumps(entry) + "\n")
+            log_fh.flush()
+
     started = time.perf_counter()
-    step = 0
-    for epoch in range(epochs):
-        batches = range(0, len(training), batch_size)
-        for start in track(batches, len(batches), f"train stance, epoch {epoch + 1}"):
-            batch = training[start : start + batch_size]
-            logits = model.logits([p.proposition for p in batch], [p.argument for p in batch])
-            loss = torch.nn.functional.cross_entropy(logits, torch.tensor([p.label for p in batch]))
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            optimiser.zero_grad()
-            step += 1
-            if step % 100 == 0:
-                say(f"train-stance: step {step}/{steps}, loss {loss.item():.3f}")
-    model.encoder.eval()
+    step, history, best, best_state = 0, [], -1.0, None
+    running = []
+    try:
+        for epoch in range(epochs):
+            model.train()
+            batches = length_batches(training, batch_size, rng)
+            for batch in track(batches, len(batches), f"train stance, epoch {epoch + 1}"):
+                logits = model.logits([p.proposition for p in batch], [p.text for p in batch])
+                loss = torch.nn.functional.cross_entropy(logits, torch.tensor([p.label for p in batch]))
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimiser.step()
+                schedule.step()
+                optimiser.zero_grad()
+                step += 1
+                running.append(loss.item())
+                if step % 50 == 0:
+                    report({"step": step, "steps": steps, "loss": round(float(np.mean(running)), 4),
+                            "seconds": round(time.perf_counter() - started)})
+                    running = []
+            model.eval()
+            scores = {name: score(model, pairs) for name, pairs in tuning.items()}
+            mean_f1 = float(np.mean([s["macro_f1"] for s in scores.values()]))
+            history.append({"epoch": epoch + 1, "tune": scores, "tune_macro_f1": round(mean_f1, 4)})
+            report(history[-1])
+            if checkpoints:  # every epoch's model, so a long run that is stopped still leaves one
+                folder = Path(checkpoints) / f"epoch{epoch + 1}"
+                folder.mkdir(parents=True, exist_ok=True)
+                model.save(folder, {"epoch": epoch + 1, **history[-1]})
+            if mean_f1 > best:
+                best = mean_f1
+                best_state = {k: v.detach().clone() for k, v in model.encoder.state_dict().items()}, {
+                    k: v.detach().clone() for k, v in model.head.state_dict().items()
+                }
+    finally:
+        if log_fh:
+            log_fh.close()
+    if best_state is not None:
+        model.encoder.load_state_dict(best_state[0])
+        model.head.load_state_dict(best_state[1])
+    sources: dict[str, int] = {}
+    for p in training:
+        sources[p.source] = sources.get(p.source, 0) + 1
     facts = {
         "seed": seed,
         "epochs": epochs,
+        "best_epoch": max(history, key=lambda h: h["tune_macro_f1"])["epoch"] if history else None,
         "batch_size": batch_size,
         "lr": lr,
         "steps": steps,
+        "threads": threads,
         "training_pairs": len(training),
-        "training_topics": len(topics) - len(held_out),
-        "validation_topics": sorted(held_out),
-        "validation_pairs": len(validation),
-        "validation_accuracy": round(accuracy(model, validation), 4),
+        "training_sources": dict(sorted(sources.items())),
+        "tuning": history,
         "excluded_topics": sorted(exclude),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
