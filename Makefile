@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/argkp_bertopic.py
 	$(BIN)/python bench/embed.py
+	$(BIN)/python bench/stance.py
 	$(BIN)/python bench/scale.py
 
 lint: $(STAMP)

@@ -229,6 +229,7 @@ def train_stance(
     epochs: Annotated[int, typer.Option(help="Passes over the training mix (about 18 min each on 2 idle cores).")] = 3,
     lr: Annotated[float, typer.Option(help="Peak learning rate (warm-up, then linear decay).")] = 8e-5,
     threads: Annotated[int, typer.Option(help="CPU threads; the result depends on it, so keep it fixed.")] = 2,
+    stop_after: Annotated[int, typer.Option(help="Stop after this many passes of the schedule (0 = all).")] = 0,
     max_pairs: Annotated[int, typer.Option(help="Use only this many training pairs (0 = the whole mix).")] = 0,
     log: Annotated[Path | None, typer.Option(help="Append progress here, one JSON line per report.")] = None,
     params: ParamsOpt = Path("params.yaml"),
@@ -241,7 +242,7 @@ def train_stance(
 
     excluded = set().union(*(topics_of(path) for path in exclude or []))
     facts = train(data, out, excluded, seed=_params(params, overrides).seed, epochs=epochs, lr=lr,
-                  max_pairs=max_pairs or None, threads=threads, log=log)
+                  max_pairs=max_pairs or None, threads=threads, log=log, stop_after=stop_after or None)
     write_card(out, facts)
     print(out)
 

@@ -41,14 +41,14 @@ class StanceParams:
     propositions: tuple[str, ...] = ()
     adapter: str = "models/stance-minilm"  # trained by `stancemap train-stance`
     # the model's side counts only when its probability reaches this; below, "neither" (precision first)
-    min_confidence: float = 0.6
+    min_confidence: float = 0.7
     neutral_band: float = 0.15  # reply fallback: |P(with the opening post) - 0.5| below this is "neither"
     batch_size: int = 64
     backend: str = "torch"  # torch | onnx (int8, built locally on first use; pipeline/stance/onnx.py)
     # without propositions: "found" states each topic's proposition and reads every claim against it
     # (pipeline/stance/positions.py); "replies" gives every claim a side toward its thread's opening
     # post from reply structure alone (pipeline/stance/replies.py); "none": no sides
-    fallback: str = "found"
+    fallback: str = "replies"
     reply_prior: float = 0.5  # P(rebut) of a reply with no evidence either way; 0.5 = unknown
 
 

@@ -1,11 +1,12 @@
-"""Engines: where segment and embed do their work, in this process (`local`) or on Ray (`ray`).
+"""Engines: where segment, embed and stance do their work, in this process (`local`) or on Ray (`ray`).
 
 The Ray engine runs the local engine's own code inside Ray Data `map_batches` workers, each of which
-loads its spaCy pipeline or model once: `segment.units_by_row` (the core of `segment.segment`) and
-the embedder `embed.make_embedder` builds. The driver (the process running `stancemap`) reads and
-checks the input, looks up both caches, sends only what they lack, puts the answers back in the local
-engine's order and writes every file itself, atomically; so both engines write the same files. Ray is
-an optional dependency, imported only here and only when asked for.
+loads its spaCy pipeline or model once: `segment.units_by_row` (the core of `segment.segment`), the
+embedder `embed.make_embedder` builds, and the stance model `stance.backends.load_stance_model`
+builds (`score_stance` hands the stance stage its probabilities). The driver (the process running
+`stancemap`) reads and checks the input, looks up both caches, sends only what they lack, puts the
+answers back in the local engine's order and writes every file itself, atomically; so both engines
+write the same files. Ray is an optional dependency, imported only here and only when asked for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.config import EmbedParams, SegmentParams
+from pipeline.config import EmbedParams, SegmentParams, StanceParams
 from pipeline.errors import StancemapError
 from pipeline.progress import enabled as progress_enabled
 from pipeline.schemas import COMMENTS, SEGMENT_CACHE
@@ -32,6 +33,8 @@ INSTALL_HINT = "pip install 'stancemap[ray]'"
 # thousand comments still spread over every worker
 SEGMENT_BATCH_ROWS = 500
 EMBED_BATCH_ROWS = 1024  # rounded down to a whole number of the model's batches (embed.batch_size)
+STANCE_BATCH_ROWS = 1024  # pairs, rounded down likewise (stance.batch_size)
+ENGINES = ("local", "ray")
 _KEY = "_key"  # a comment's segment cache key, carried through Ray with it
 
 
@@ -352,3 +355,72 @@ def run_embed(
     factory = factory or functools.partial(stage.make_embedder, params, threads=1)
     embedder = RayEmbedder(model_id, factory, params.batch_size, address)
     return stage.run(params, claims_path, out, cache_path, embedder=embedder)
+
+
+# -- stance -------------------------------------------------------------------------------------
+
+
+class StanceWorker:
+    """A Ray Data worker: builds its stance model once, then scores blocks of (proposition, text)
+    pairs. A block is in `pair_order` and starts at a batch boundary: the model's batches are the local ones."""
+
+    def __init__(self, factory: Callable[[], object], batch_size: int):
+        self.batch_size = batch_size
+        self.error: StancemapError | None = None  # raised from __call__, where Ray reports it briefly
+        try:
+            self.model = factory()
+        except StancemapError as exc:
+            self.error = exc
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.error is not None:
+            raise self.error
+        texts = [str(t) for t in batch["text"]]
+        probs = self.model.predict([str(p) for p in batch["proposition"]], texts, self.batch_size)
+        return {"index": batch["index"], "probs": np.asarray(probs, dtype=np.float32)}
+
+
+def _stance_dataset(table, factory: Callable[[], object], batch_size: int, batch_rows: int):
+    """Run StanceWorker over `table` (index, proposition, text) on Ray; (index, probs) back, in Ray's order."""
+    dataset = _mapped(import_ray(), table, StanceWorker, (factory, batch_size), "numpy", batch_rows)
+    with _worker_errors_as_user_errors():
+        batches = list(dataset.iter_batches(batch_format="numpy", batch_size=None))
+    return np.concatenate([b["index"] for b in batches]), np.concatenate([b["probs"] for b in batches])
+
+
+def score_stance(
+    params: StanceParams,
+    propositions: list[str],
+    texts: list[str],
+    batch_size: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    factory: Callable[[], object] | None = None,
+) -> np.ndarray:
+    """P(pro, con, neither) per (proposition, text) pair, (n, 3) float32, from the model
+    `stance.backends.load_stance_model(params)` (or `factory()`) in batches of `batch_size` (default
+    params.batch_size), here or on Ray workers (which start only when there are pairs): the same bytes."""
+    from pipeline.stance.backends import load_stance_model, pair_order
+
+    if engine not in ENGINES:
+        raise StancemapError(f"--engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if len(propositions) != len(texts):
+        raise ValueError(f"{len(propositions)} propositions for {len(texts)} texts")
+    batch_size = batch_size or params.batch_size
+    if engine == "local":
+        return (factory or functools.partial(load_stance_model, params))().predict(propositions, texts, batch_size)
+    if not texts:
+        return np.zeros((0, 3), dtype=np.float32)
+    order = pair_order(propositions, texts)  # the local model's order, cut below at its batch boundaries
+    pairs = {"index": order, "proposition": [propositions[i] for i in order], "text": [texts[i] for i in order]}
+    table = pl.DataFrame(pairs, schema={"index": pl.Int64, "proposition": pl.Utf8, "text": pl.Utf8}).to_arrow()
+    # each worker holds one CPU (num_cpus=1), so its model uses one thread
+    factory = factory or functools.partial(load_stance_model, params, threads=1)
+    with ray_session(address):
+        rows = batch_size * max(1, STANCE_BATCH_ROWS // batch_size)
+        index, probs = _on_cluster(_stance_dataset, table, factory, batch_size, rows)
+    if not np.array_equal(np.sort(index), np.arange(len(texts))):
+        raise StancemapError("stance: Ray returned probabilities for a different set of pairs than it was sent")
+    out = np.empty((len(texts), probs.shape[1]), dtype=np.float32)
+    out[index] = probs
+    return out

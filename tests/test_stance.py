@@ -131,7 +131,8 @@ def test_training_runs_saves_and_reloads(tmp_path):
     model = StanceModel(tmp_path / "model")
     p = model.predict(["We should ban smoking"] * 2, ["Smoking kills.", "Adults may choose."])
     assert p.shape == (2, 3) and np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
-    again = StanceModel(tmp_path / "model").predict(["We should ban smoking"] * 2, ["Smoking kills.", "Adults may choose."])
+    again = StanceModel(tmp_path / "model").predict(
+        ["We should ban smoking"] * 2, ["Smoking kills.", "Adults may choose."])
     assert np.array_equal(p, again)
 
 

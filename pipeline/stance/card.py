@@ -51,7 +51,8 @@ its probability reaches `stance.min_confidence`; below that the claim is `neithe
 
 {datasets}
 - **Excluded topics (never trained on):** {excluded}
-- **Training:** {training_pairs} pairs a pass, {epochs} pass(es) (kept: pass {best_epoch}, the best
+- **Training:** {training_pairs} pairs a pass, {stopped_after} of {epochs} scheduled pass(es)
+  (kept: pass {best_epoch}, the best
   mean macro-F1 on the tuning pairs), batch {batch_size} of similar-length pairs, AdamW at lr {lr}
   with warm-up and linear decay, seed {seed}, {threads} CPU thread(s), {train_seconds} s.
 - **Tuning pairs** (model choice and `min_confidence` only; never reported as a score): VAST tune,
@@ -109,7 +110,8 @@ def write_card(folder: str | Path, facts: dict | None = None) -> Path:
         excluded="; ".join(facts.get("excluded_topics", [])) or "none",
         out=folder.as_posix(),
         scores=_scores(folder),
-        **{k: facts.get(k) for k in ("training_pairs", "epochs", "best_epoch", "batch_size", "lr", "seed",
+        **{k: facts.get(k) for k in ("training_pairs", "epochs", "stopped_after", "best_epoch", "batch_size", "lr",
+                                     "seed",
                                      "threads", "train_seconds")},
     )
     path = folder / "README.md"

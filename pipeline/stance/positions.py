@@ -1,12 +1,12 @@
 """Positions found without being told: each topic's proposition, and each claim's side toward it.
 
-With no `stance.propositions` in params, the product states the debate's propositions itself. For
-each topic (a cluster stage topic, before any split by side) its proposition is the claim nearest
-the topic's centre among the claims that could state a position: kind `claim` (not a question or a
-premise), `min_words` to `max_words` words, and not leaning on its context ("That's why ..."). Every claim of the topic is then read against that
-proposition by the stance model (the same model and the same `stance.min_confidence` as for
-propositions given in params), so a topic of "it is theft" and "it is not theft" claims becomes one
-proposition with two sides.
+With no `stance.propositions` in params and `stance.fallback: found`, the product states the
+debate's propositions itself. For each topic (a cluster stage topic, before any split by side) its
+proposition is the claim nearest the topic's centre among the claims that could state a position:
+kind `claim` (not a question or a premise), `min_words` to `max_words` words, and not leaning on
+its context ("That's why ..."). Every claim of the topic is then read against that proposition by
+the stance model (the same model and `stance.min_confidence` as for propositions given in params),
+so a topic of "it is theft" and "it is not theft" claims becomes one proposition with two sides.
 
 Reply structure joins as one more signal: a claim the model leaves at `neither` whose comment
 rebuts (or agrees with) a comment holding a sided claim of the same topic takes the opposite (or
@@ -25,7 +25,6 @@ import numpy as np
 import polars as pl
 
 from pipeline.schemas import POSITIONS, SIDES
-
 
 # a claim opening with one of these leans on its context ("That's why ...", "I'll vote ...", "It
 # isn't ..."), so it cannot state a topic's position on its own

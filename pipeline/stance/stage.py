@@ -56,10 +56,10 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
 
 
 def load_model(params: StanceParams):
-    """The stance model `stance.adapter` names (see adapter_path)."""
-    from pipeline.stance.model import StanceModel
+    """The stance model `stance.adapter` names (see adapter_path), on `stance.backend`."""
+    from pipeline.stance.backends import load_stance_model
 
-    return StanceModel(adapter_path(params.adapter))
+    return load_stance_model(params)
 
 
 def reply_stances(

@@ -80,9 +80,11 @@ def train(
     log: str | Path | None = None,
     mix: dict | None = None,
     checkpoints: str | Path | None = None,
+    stop_after: int | None = None,
 ) -> dict:
     """Fine-tune and save the model in `out` (replaced atomically); returns the model card facts.
-    Progress goes to `log` (one JSON line per report) as well as to stderr."""
+    Progress goes to `log` (one JSON line per report) as well as to stderr. `stop_after` ends
+    training after that many passes of a schedule (warm-up and decay) laid out for `epochs`."""
     import torch
 
     torch.set_num_threads(threads)
@@ -112,7 +114,7 @@ def train(
     step, history, best, best_state = 0, [], -1.0, None
     running = []
     try:
-        for epoch in range(epochs):
+        for epoch in range(min(epochs, stop_after or epochs)):
             model.train()
             batches = length_batches(training, batch_size, rng)
             for batch in track(batches, len(batches), f"train stance, epoch {epoch + 1}"):
@@ -155,6 +157,7 @@ def train(
     facts = {
         "seed": seed,
         "epochs": epochs,
+        "stopped_after": stop_after,
         "best_epoch": max(history, key=lambda h: h["tune_macro_f1"])["epoch"] if history else None,
         "batch_size": batch_size,
         "lr": lr,
