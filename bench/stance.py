@@ -7,8 +7,9 @@ Scores every one of `--n` claims (the demo corpus's claims from data/interim aft
 `--claims` another claims table; or the ArgKP dev arguments from ../shared/eval/argkp) against two
 propositions, with each backend in one process, at each batch size: best of `--repeat` interleaved
 runs after a warm-up, as pairs/s and per CPU-second (which other work on the machine disturbs less).
-Then the sides the stage would give (`stance.stage.sides` at stance.min_confidence) are compared
-with torch's. `--bf16` adds torch under bfloat16 autocast for comparison (not a stance.backend).
+Then the sides the stage would give (`stance.stage.sides`, at 0.6 and at stance.min_confidence, or
+at `--min-confidence`) are compared with torch's. `--bf16` adds torch under bfloat16 autocast, for
+comparison (not a stance.backend).
 Writes bench/results/stance.json, with the load average (/proc/loadavg) before and after: numbers
 from a busy machine are lower bounds. `--untrained` saves an untrained model to a temporary folder
 (also done when --model has none): right for speed, meaningless for agreement (its probabilities
@@ -120,6 +121,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--threads", type=int, default=cores(), help="for every backend (default: every core)")
     parser.add_argument("--bf16", action="store_true", help="also torch under bfloat16 autocast (comparison)")
+    default_confidence = ",".join(dict.fromkeys(str(c) for c in (0.6, StanceParams().min_confidence)))
+    parser.add_argument("--min-confidence", default=default_confidence, help="thresholds for sides (comma list)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     import torch
@@ -164,7 +167,7 @@ def main() -> None:
         onnx_path = str(models["onnx"].path)
     load_after = load_avg()
 
-    min_confidence = StanceParams().min_confidence
+    thresholds = [float(c) for c in args.min_confidence.split(",")]
     rows = []
     for size in sizes:
         for name in models:
@@ -176,22 +179,32 @@ def main() -> None:
                 "pairs_per_cpu_s": round(per_cpu, 1),
             }
             row["speed_vs_torch"] = round(rate / best[("torch", size)][0], 2)
-            rows.append(row | agreement(probs[("torch", size)], probs[(name, size)], min_confidence))
+            row["at_min_confidence"] = {
+                str(t): agreement(probs[("torch", size)], probs[(name, size)], t) for t in thresholds
+            }
+            rows.append(row)
     print()
-    header = ("backend", "batch", "pairs/s", "per CPU-s", "x torch", "sides agree", "|dP| mean")
-    print(f"{header[0]:<11} " + " ".join(f"{h:>{w}}" for h, w in zip(header[1:], (5, 8, 9, 7, 11, 9), strict=True)))
+    header = ["backend", "batch", "pairs/s", "per CPU-s", "x torch"] + [f"sides@{t}" for t in thresholds]
+    widths = [5, 8, 9, 7] + [11] * len(thresholds)
+    print(f"{header[0]:<11} " + " ".join(f"{h:>{w}}" for h, w in zip(header[1:], widths, strict=True)) + " |dP| mean")
     for r in rows:
+        at = list(r["at_min_confidence"].values())
         print(
             f"{r['backend']:<11} {r['batch_size']:>5} {r['pairs_per_s']:>8,.0f} {r['pairs_per_cpu_s']:>9,.0f} "
-            f"{r['speed_vs_torch']:>7.2f} {r['sides_agree']:>11.2%} {r['abs_diff_mean']:>9.4f}"
+            f"{r['speed_vs_torch']:>7.2f} "
+            + " ".join(f"{a['sides_agree']:>11.2%}" for a in at)
+            + f" {at[0]['abs_diff_mean']:>9.4f}"
         )
     for r in rows:
-        if r["backend"] != "torch":
-            print(
-                f"{r['backend']} batch {r['batch_size']}: where either gives a side they agree on "
-                f"{r['sides_agree_where_sided']} of {r['sided_pairs']}; argmax {r['argmax_agree']:.2%}; "
-                f"|dP| max {r['abs_diff_max']}; sides {r['sides']} (torch {probs_sides(rows, r['batch_size'])})"
-            )
+        for t, a in r["at_min_confidence"].items():
+            if r["backend"] != "torch":
+                torch_sides = next(x for x in rows if x["backend"] == "torch" and x["batch_size"] == r["batch_size"])
+                print(
+                    f"{r['backend']} batch {r['batch_size']} at {t}: where either gives a side they agree on "
+                    f"{a['sides_agree_where_sided']} of {a['sided_pairs']}; argmax {a['argmax_agree']:.2%}; "
+                    f"|dP| max {a['abs_diff_max']}; sides {a['sides']} "
+                    f"(torch {torch_sides['at_min_confidence'][t]['sides']})"
+                )
     print(f"load average (/proc/loadavg): before {load_before}, after {load_after}")
 
     from importlib.metadata import version
@@ -206,7 +219,7 @@ def main() -> None:
         "source": args.source,
         "propositions": topics,
         "pairs": len(texts),
-        "min_confidence": min_confidence,
+        "min_confidence": thresholds,
         "repeat": args.repeat,
         "load_s": load_s,
         "versions": {p: version(p) for p in ("torch", "transformers", "onnxruntime")},
@@ -215,10 +228,6 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(f"results -> {args.out}")
-
-
-def probs_sides(rows: list[dict], size: int) -> dict:
-    return next(r["sides"] for r in rows if r["backend"] == "torch" and r["batch_size"] == size)
 
 
 if __name__ == "__main__":

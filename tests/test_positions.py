@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from pipeline.schemas import conform
 from pipeline.stance.positions import choose_propositions, find_positions
@@ -123,3 +124,35 @@ def test_a_proposition_must_stand_without_its_comment():
     claims = _claims(texts)
     vectors = np.array([[1.0, 0.0], [0.8, 0.6]], np.float32)  # the leaning claim is more central
     assert choose_propositions(claims, np.array([0, 0]), vectors) == {0: 1}
+
+
+@pytest.mark.slow
+def test_the_committed_model_finds_positions_and_reads_clear_pairs():
+    """The real stance model (models/stance-minilm) through find_positions, and on pairs whose
+    side is not in doubt (each checked by hand: docs/stance.md has its measured limits)."""
+    from pipeline.config import StanceParams
+    from pipeline.stance.stage import load_model
+
+    model = load_model(StanceParams())
+    probs = model.predict(
+        ["We should ban smoking in public places"] * 2 + ["A man is playing a guitar on stage."],
+        ["Smoking in public harms everyone around the smoker.", "Adults should be free to smoke wherever they like.",
+         "A musician performs with his guitar in front of a crowd."],
+    )
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    # the third: a crowd does not make a stage, so neither (NLI's neutral) is the right answer
+    assert probs.argmax(axis=1).tolist() == [0, 1, 2]
+    texts = ["Distillation through the API is theft of their work", "Distillation is not theft at all",
+             "Copying outputs at scale is stealing the product", "Open weights help researchers everywhere",
+             "Open weights let anyone study the model", "Releasing weights is good for science"]
+    topics = [0, 0, 0, 1, 1, 1]
+    claims = _claims(texts)
+    clusters = pl.DataFrame({"claim_id": claims["claim_id"], "topic": topics})
+    positions, sides = find_positions(claims, clusters, _vectors(6, topics), model, 0.7)
+    conform(positions, "positions", "test")
+    conform(sides, "sides", "test")
+    assert positions["topic"].to_list() == [0, 1]
+    for row in positions.iter_rows(named=True):
+        assert row["proposition"] in texts and row["n_pro"] >= 1  # the proposition states its own side
+    assert set(sides["side"].to_list()) <= {"pro", "con", "neither"}
+    assert np.isfinite(sides["p_pro"].to_numpy()).all()

@@ -173,7 +173,10 @@ def test_stage_falls_back_to_reply_structure(tmp_path):
     # no sides: fallback off, or no comments table given
     assert stance_run(StanceParams(fallback="none"), claims_path, out, comments_path=comments_path).height == 0
     assert stance_run(StanceParams(fallback="replies"), claims_path, out).height == 0
-    assert stance_run(StanceParams(), claims_path, out, comments_path=comments_path).height == 0  # found later
+    # found: the stance table stays empty, the positions stage gives the sides after clustering
+    found = StanceParams(fallback="found")
+    assert stance_run(found, claims_path, out, comments_path=comments_path).height == 0
+    assert StanceParams().fallback == "replies"  # the default, as measured in docs/stance.md
 
 
 def test_stage_writes_no_sides_when_only_opening_posts_have_one(tmp_path):
