@@ -186,11 +186,14 @@ def stance(
     replies: Annotated[Path | None, typer.Option(help="Also write every scored reply (needs --comments).")] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddressOpt = None,
 ):
     """Pro, con or neither for each claim: toward each proposition, else toward its thread's opening post."""
     from pipeline.stance import stage
 
-    stage.run(_params(params, overrides).stance, claims, out, comments_path=comments, replies_out=replies)
+    stage.run(_params(params, overrides).stance, claims, out, comments_path=comments, replies_out=replies,
+              engine=engine.value, address=ray_address)
 
 
 @app.command(
@@ -207,12 +210,14 @@ def positions(
     replies: Annotated[Path | None, typer.Option(help="Replies table from `stance` (one more signal).")] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddressOpt = None,
 ):
     """Find each topic's proposition and every claim's side toward it (when no propositions are given)."""
     from pipeline.stance import positions as stage
 
     stage.run(_params(params, overrides).stance, claims=claims, embeddings=embeddings, clusters=clusters,
-              out=out, sides_out=sides, replies=replies)
+              out=out, sides_out=sides, replies=replies, engine=engine.value, address=ray_address)
 
 
 @app.command(

@@ -303,3 +303,19 @@ def test_ray_stance_errors_and_empty_input(ray_local, tmp_path):
     assert empty.shape == (0, 3) and empty.dtype == np.float32
     with pytest.raises(StancemapError, match="--engine: must be one of local, ray"):
         engine.score_stance(params, [], [], engine="spark")
+
+
+@pytest.mark.slow
+def test_the_stance_stage_under_ray_writes_the_local_table(ray_local, tmp_path):
+    """`stancemap stance --engine ray` with the committed model: the same stances file, byte for byte."""
+    from pipeline.io import write_table
+    from pipeline.stance.stage import run as stance_run
+    from tests.conftest import claims_frame
+
+    claims = claims_frame(*CLAIMS)
+    claims_path = tmp_path / "claims.parquet"
+    write_table(claims, claims_path, "claims")
+    params = StanceParams(propositions=("Distillation is theft", "We should ban smoking"), batch_size=4)
+    stance_run(params, claims_path, tmp_path / "local.parquet")
+    stance_run(params, claims_path, tmp_path / "ray.parquet", engine="ray")
+    assert (tmp_path / "ray.parquet").read_bytes() == (tmp_path / "local.parquet").read_bytes()

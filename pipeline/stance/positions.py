@@ -199,7 +199,8 @@ def _positions(claims, topics, chosen, side, vectors, model, min_confidence, nei
     return pl.DataFrame(rows, schema=POSITIONS)
 
 
-def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, model=None) -> pl.DataFrame:
+def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, model=None, engine="local",
+        address=None) -> pl.DataFrame:
     """The positions stage: with no `stance.propositions` and `stance.fallback: found`, find each
     topic's proposition and every claim's side toward it; otherwise write both tables empty (sides
     then come from the stance stage). `params` is the stance section."""
@@ -222,7 +223,7 @@ def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, m
     if model is None:
         from pipeline.stance.stage import load_model
 
-        model = load_model(params)
+        model = load_model(params, engine, address)
     positions, sides = find_positions(
         claim_table, cluster_table, vectors, model, params.min_confidence, params.batch_size, reply_table
     )

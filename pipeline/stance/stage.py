@@ -55,11 +55,35 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
     return pl.DataFrame(rows, schema=STANCES)
 
 
-def load_model(params: StanceParams):
-    """The stance model `stance.adapter` names (see adapter_path), on `stance.backend`."""
+def load_model(params: StanceParams, engine: str = "local", address: str | None = None):
+    """The stance model `stance.adapter` names (see adapter_path), on `stance.backend`; with
+    engine "ray", an object with the same `predict` that scores the pairs on Ray workers
+    (pipeline/engine.py:score_stance, the same bytes as here)."""
+    if engine == "ray":
+        return RayScorer(params, address)
     from pipeline.stance.backends import load_stance_model
 
     return load_stance_model(params)
+
+
+class RayScorer:
+    def __init__(self, params: StanceParams, address: str | None = None):
+        self.params, self.address = params, address
+
+    def predict(self, propositions: list[str], texts: list[str], batch_size: int = 64) -> np.ndarray:
+        import functools
+
+        import torch
+
+        from pipeline.engine import score_stance
+        from pipeline.stance.backends import load_stance_model
+
+        # torch's sums depend on its thread count: workers use this process's, so the bytes match a
+        # local run on this machine (the int8 ONNX model is the same on any thread count)
+        threads = torch.get_num_threads() if self.params.backend == "torch" else 1
+        factory = functools.partial(load_stance_model, self.params, threads=threads)
+        return score_stance(self.params, propositions, texts, batch_size, engine="ray", address=self.address,
+                            factory=factory)
 
 
 def reply_stances(
@@ -137,6 +161,8 @@ def run(
     model=None,
     comments_path: str | Path | None = None,
     replies_out: str | Path | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> pl.DataFrame:
     """Write the stances table to `out` and return it. With `replies_out` (which needs
     `comments_path`), also write the replies table there, always: with or without propositions,
@@ -169,7 +195,7 @@ def run(
         say(f"stance: no propositions in params (stance.propositions) and {why}; sides are not computed")
         return table
     if model is None:
-        model = load_model(params)
+        model = load_model(params, engine, address)
     table = stances(claims, params.propositions, model, params)
     write_table(table, out, "stances")
     counts = dict(table.group_by("stance").len().iter_rows())
