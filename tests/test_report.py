@@ -19,6 +19,7 @@ from pipeline.report.figures import hover_text, reply_graph, stance_map, threads
 from pipeline.report.graph import cluster_replies, reply_edges, reply_nodes
 from pipeline.report.provenance import author_names, run_date
 from pipeline.report.render import build_report, script_json, web_url
+from pipeline.schemas import ARTIFACTS
 from pipeline.segment import load_nlp, segment
 from tests.conftest import TOPICS, FakeEmbedder, write_jsonl
 
@@ -558,3 +559,30 @@ def test_past_max_points_the_page_carries_a_labelled_sample(tmp_path):
     assert data["claims"]["id"] == ids
     page, metrics = build_report(claims, comments, clusters, labels, Params())
     assert metrics["shown_claims"] == metrics["claims"] and "a sample of" not in page
+
+
+def test_found_positions_get_a_section_with_sides_per_topic_and_stay_inert(tmp_path):
+    claims, comments, clusters, labels = tables(tmp_path, HOSTILE)
+    ids = claims["claim_id"].to_list()
+    topic = [0 if c == 0 else None for c in clusters["cluster"].to_list()]
+    sides = pl.DataFrame(
+        {"claim_id": ids, "topic": topic, "p_pro": [0.9] * len(ids), "p_con": [0.05] * len(ids),
+         "side": ["pro" if t == 0 and i % 2 == 0 else "con" if t == 0 else None for i, t in enumerate(topic)],
+         "evidence": ["model" if t == 0 else None for t in topic]},
+        schema=ARTIFACTS["sides"],
+    )
+    first = next(i for i, t in enumerate(topic) if t == 0)
+    positions = pl.DataFrame(
+        {"topic": [0], "proposition": [claims["text"][first]], "claim_id": [ids[first]], "n_claims": [3],
+         "n_pro": [2], "n_con": [1], "n_neither": [0], "opposes": [None], "opposition": [None]},
+        schema=ARTIFACTS["positions"],
+    )
+    page, _ = build_report(claims, comments, clusters, labels, Params(), positions=positions, sides=sides)
+    assert 'id="positions"' in page and 'data-topic="0"' in page
+    sided = sides.filter(pl.col("topic") == 0)
+    for side in ("pro", "con"):
+        claims_on_side = sided.filter(pl.col("side") == side).height
+        assert f'data-side="{side}"' in page and f"{claims_on_side} claims" in page
+    assert "<script>window.__pwned" not in page  # the proposition is hostile text, shown as text
+    plain, _ = build_report(claims, comments, clusters, labels, Params())
+    assert 'id="positions"' not in plain

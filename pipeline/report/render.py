@@ -80,7 +80,10 @@ def positions_rows(positions: pl.DataFrame | None, sides: pl.DataFrame | None, p
     and distinct authors per side, and the topic it opposes."""
     if positions is None or positions.height == 0 or sides is None:
         return []
-    topic_label = dict(labels.select("topic", "topic_label").unique("topic", keep="first").iter_rows())
+    topic_label = (
+        dict(labels.select("topic", "topic_label").unique("topic", keep="first").iter_rows())
+        if {"topic", "topic_label"} <= set(labels.columns) else {}
+    )
     joined = sides.drop_nulls("side").join(points.select("claim_id", "real_author"), on="claim_id", how="inner")
     rows = []
     for r in positions.iter_rows(named=True):
