@@ -1,11 +1,12 @@
 """The stance stage: claims -> one row per (claim, proposition) with P(pro) and a side.
 
-Propositions come from `stance.propositions` in params.yaml. A claim is `pro` or `con` when the
-model is confident enough (|P(pro) - 0.5| >= neutral_band), otherwise `neither`. Without
-propositions and with `stance.fallback: replies` (and the comments table), there is one implicit
-proposition, index 0, "the thread's opening post": a claim is `pro` (with it) or `con` (against
-it) as reply structure says (pipeline/stance/replies.py). With `fallback: none` the table is empty
-and clusters are not split by side.
+Propositions come from `stance.propositions` in params.yaml. The three-way model gives P(pro),
+P(con), P(neither); a claim is `pro` or `con` when that side's probability reaches
+`stance.min_confidence`, otherwise `neither` (`sides`). Without propositions and with
+`stance.fallback: replies` (and the comments table), there is one implicit proposition, index 0,
+"the thread's opening post": a claim is `pro` (with it) or `con` (against it) as reply structure
+says (pipeline/stance/replies.py, sides at `neutral_band`). With `fallback: found` the table is
+empty and the positions stage gives sides after clustering; with `none` there are no sides.
 """
 
 from __future__ import annotations
