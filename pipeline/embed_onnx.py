@@ -191,29 +191,38 @@ def build_int8(folder: Path, target: Path, reduce_range: bool = False) -> None:
         os.replace(int8, target)
 
 
-def ensure_int8_model(folder: Path, model_id: str, root: Path | None = None) -> Path:
-    """The int8 file for `model_id`, built from `folder` the first time only."""
-    directory = model_dir(model_id, root)
+def build_once(directory: Path, build, about: dict, what: str) -> Path:
+    """`directory/MODEL_FILE`, made by `build(target)` the first time only, one builder at a time
+    (a file lock), with `about` written beside it as built.json; `what` names it in the message."""
     target = directory / MODEL_FILE
     if target.exists():
         return target
     directory.mkdir(parents=True, exist_ok=True)
     with _exclusive(directory / ".lock"):
         if not target.exists():  # another process may have built it while this one waited
-            say(f"embed: building the int8 ONNX model once -> {target}")
-            build_int8(folder, target, needs_reduce_range())
-            from importlib.metadata import version
-
-            about = {
-                "model_id": model_id,
-                "source": str(folder),
-                "recipe": recipe(),
-                "reduce_range": needs_reduce_range(),
-                "opset": OPSET,
-                **{package: version(package) for package in ("torch", "transformers", "onnx", "onnxruntime")},
-            }
-            (directory / "built.json").write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
+            say(f"{what}: building the int8 ONNX model once -> {target}")
+            build(target)
+            with tempfile.NamedTemporaryFile("w", dir=directory, prefix=".built-", delete=False) as handle:
+                handle.write(json.dumps(about, indent=2) + "\n")
+            os.replace(handle.name, directory / "built.json")
     return target
+
+
+def ensure_int8_model(folder: Path, model_id: str, root: Path | None = None) -> Path:
+    """The int8 file for `model_id`, built from `folder` the first time only."""
+    from importlib.metadata import version
+
+    about = {
+        "model_id": model_id,
+        "source": str(folder),
+        "recipe": recipe(),
+        "reduce_range": needs_reduce_range(),
+        "opset": OPSET,
+        **{package: version(package) for package in ("torch", "transformers", "onnx", "onnxruntime")},
+    }
+    return build_once(
+        model_dir(model_id, root), lambda target: build_int8(folder, target, needs_reduce_range()), about, "embed"
+    )
 
 
 def cores() -> int:

@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -204,4 +206,15 @@ def claims_frame(*texts: str, end: int | None = None):
             "kind": ["claim"] * n,
         },
         schema=CLAIMS,
+    )
+
+
+def stancemap(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`stancemap ARGS...` in a fresh interpreter (exit code, stdout and stderr as a user sees them)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from pipeline.cli import main; main()", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )

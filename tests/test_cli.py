@@ -1,11 +1,10 @@
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from tests.conftest import stancemap
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = sorted(
@@ -33,16 +32,6 @@ def test_every_command_has_help_with_an_example(command):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_in_the_readme(command):
     assert f"stancemap {command}" in (REPO / "README.md").read_text(encoding="utf-8")
-
-
-def stancemap(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_bad_input_exits_2_with_one_clear_line_and_no_output(tmp_path):

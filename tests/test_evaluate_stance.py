@@ -1,8 +1,6 @@
 import csv
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from pipeline.config import StanceParams
 from pipeline.errors import InputError
 from pipeline.evaluate import stance as evaluation
 from pipeline.stance.data import read_stance_csv
+from tests.conftest import stancemap
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"n", "accuracy", "macro_f1", "side_precision", "side_recall"}
@@ -217,16 +216,6 @@ def test_evaluate_stance_help_has_its_example():
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     assert "Example: stancemap evaluate stance" in text and "pooled" in text
-
-
-def stancemap(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_cli_bad_stance_is_one_line_with_file_and_line(tmp_path):

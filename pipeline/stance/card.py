@@ -52,9 +52,9 @@ its probability reaches `stance.min_confidence`; below that the claim is `neithe
 {datasets}
 - **Excluded topics (never trained on):** {excluded}
 - **Training:** {training_pairs} pairs a pass, {stopped_after} of {epochs} scheduled pass(es)
-  (kept: pass {best_epoch}, the best
-  mean macro-F1 on the tuning pairs), batch {batch_size} of similar-length pairs, AdamW at lr {lr}
-  with warm-up and linear decay, seed {seed}, {threads} CPU thread(s), {train_seconds} s.
+  (kept: pass {best_epoch}, the best mean macro-F1 on the tuning pairs), batch {batch_size} of
+  similar-length pairs, AdamW at lr {lr} with warm-up and linear decay, seed {seed}, {threads} CPU
+  thread(s), seconds: {train_seconds}.
 - **Tuning pairs** (model choice and `min_confidence` only; never reported as a score): VAST tune,
   SemEval-2016 dev, multi-target dev, P-Stance val.
 

@@ -28,14 +28,13 @@ import numpy as np
 from pipeline.embed_onnx import (
     MODEL_FILE,
     OPSET,
-    _exclusive,
+    build_once,
     cores,
     model_dir,
     needs_reduce_range,
     session_options,
 )
 from pipeline.errors import StancemapError
-from pipeline.progress import say
 from pipeline.stance.backends import pair_order
 from pipeline.stance.model import CLASSES, CONFIG_FILE, WEIGHTS_FILE, base_path
 
@@ -161,20 +160,10 @@ def build_int8(folder: Path, target: Path, reduce_range: bool = False) -> None:
 
 def ensure_int8_model(folder: Path, model_id: str, root: Path | None = None) -> Path:
     """The int8 file for `model_id`, built from `folder` the first time only (one builder at a time)."""
-    directory = model_dir(model_id, root)
-    target = directory / MODEL_FILE
-    if target.exists():
-        return target
-    directory.mkdir(parents=True, exist_ok=True)
-    with _exclusive(directory / ".lock"):
-        if not target.exists():  # another process may have built it while this one waited
-            say(f"stance: building the int8 ONNX model once -> {target}")
-            build_int8(folder, target, needs_reduce_range())
-            about = {"model_id": model_id, "source": str(folder), "recipe": recipe(), "opset": OPSET, **versions()}
-            with tempfile.NamedTemporaryFile("w", dir=directory, prefix=".built-", delete=False) as handle:
-                handle.write(json.dumps(about, indent=2) + "\n")
-            os.replace(handle.name, directory / "built.json")
-    return target
+    about = {"model_id": model_id, "source": str(folder), "recipe": recipe(), "opset": OPSET, **versions()}
+    return build_once(
+        model_dir(model_id, root), lambda target: build_int8(folder, target, needs_reduce_range()), about, "stance"
+    )
 
 
 class OnnxStanceModel:

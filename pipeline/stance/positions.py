@@ -19,12 +19,11 @@ Two topics take opposite positions when each one's proposition reads as `con` to
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 
 from pipeline.schemas import POSITIONS, SIDES
+from pipeline.stance.stage import sides as side_rule
 
 # a claim opening with one of these leans on its context ("That's why ...", "I'll vote ...", "It
 # isn't ..."), so it cannot state a topic's position on its own
@@ -68,12 +67,6 @@ def choose_propositions(
         best = max(pool, key=lambda i: (round(float(similarity[i]), 5), -int(rows[i])))
         chosen[topic] = int(rows[best])
     return chosen
-
-
-def _side_names(probs: np.ndarray, min_confidence: float) -> list[str]:
-    from pipeline.stance.stage import sides
-
-    return sides(probs, min_confidence)
 
 
 def reply_signal(
@@ -140,7 +133,7 @@ def find_positions(
     side: list[str | None] = [None] * claims.height
     evidence: list[str | None] = [None] * claims.height
     if rows:
-        for i, s in zip(rows, _side_names(probs[rows], min_confidence), strict=True):
+        for i, s in zip(rows, side_rule(probs[rows], min_confidence), strict=True):
             side[i], evidence[i] = s, "model" if s != "neither" else None
     for row in chosen.values():  # the proposition states its own position
         side[row], evidence[row] = "pro", "proposition"
@@ -219,7 +212,7 @@ def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, m
     order = {c: i for i, c in enumerate(vectors_table["claim_id"].to_list())}
     rows = [order[c] for c in claim_table["claim_id"].to_list()]
     vectors = vectors_table["vector"].to_numpy()[rows]
-    reply_table = read_table(replies, "replies") if replies is not None and Path(replies).exists() else None
+    reply_table = read_table(replies, "replies") if replies is not None else None
     if model is None:
         from pipeline.stance.stage import load_model
 
