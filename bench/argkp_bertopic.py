@@ -2,7 +2,7 @@
 
     python bench/argkp_bertopic.py [--split dev] [--seeds 42,43,44] [--sweep]
 
-Both are scored by `pipeline.evaluate.argkp.score_topic` (the `stancemap evaluate argkp` protocol).
+Both are scored by `stancemap.evaluate.argkp.score_topic` (the `stancemap evaluate argkp` protocol).
 stancemap runs its own stages with params.yaml (segment -> embed -> cluster). BERTopic 0.17.4 runs
 with its defaults on whole arguments (one document each), given the same all-MiniLM-L6-v2 vectors;
 its UMAP is its default one plus `random_state=seed`, so a run can be repeated. Two references
@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from stancemap.config import Params, load_params
+from stancemap.embed import SentenceTransformerEmbedder, embed
+from stancemap.evaluate.argkp import METRICS, Topic, evaluate, load_split, mean, score_topic
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "eval" / "argkp"
 
-from pipeline.config import Params, load_params  # noqa: E402
-from pipeline.embed import SentenceTransformerEmbedder, embed  # noqa: E402
-from pipeline.evaluate.argkp import METRICS, Topic, evaluate, load_split, mean, score_topic  # noqa: E402
 
 SWEEP = [
     {"min_cluster_size": 5},

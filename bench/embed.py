@@ -19,13 +19,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from stancemap.embed import SentenceTransformerEmbedder, normalise_text
+from stancemap.embed_onnx import OnnxEmbedder, cores
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 ARGQ = REPO.parent / "shared" / "eval" / "argq30k" / "arg_quality_rank_30k.csv"
 DEMO = REPO / "data" / "interim" / "claims.parquet"
-
-from pipeline.embed import SentenceTransformerEmbedder, normalise_text  # noqa: E402
-from pipeline.embed_onnx import OnnxEmbedder, cores  # noqa: E402
 
 
 def load_claims(source: str, n: int, seed: int = 42) -> list[str]:

@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 LABELS = REPO / "data" / "eval" / "forum_stance_labels.csv"
 SHARED = REPO.parent / "shared"
@@ -49,9 +48,9 @@ def sha256(text: str) -> str:
 def claim_texts(files: list[Path]) -> dict[str, str]:
     """claim_id -> text, from the product's ingest and segment (default params) over `files`,
     read together in the given order as one `stancemap ingest` call would."""
-    from pipeline.config import SegmentParams
-    from pipeline.ingest import ingest
-    from pipeline.segment import load_nlp, segment
+    from stancemap.config import SegmentParams
+    from stancemap.ingest import ingest
+    from stancemap.segment import load_nlp, segment
 
     comments, _threads = ingest(files)
     params = SegmentParams()
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     except RegenerateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    from pipeline.io import write_text
+    from stancemap.io import write_text
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_text(to_csv(rows), args.out)

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import polars as pl
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-SAMPLE = REPO.parent / "shared" / "fixtures" / "hn" / "hn-comments-1000-sample.jsonl"
+from stancemap.ingest import ingest
+from stancemap.ingest.base import Context
 
-from pipeline.ingest import ingest  # noqa: E402
-from pipeline.ingest.base import Context  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO.parent / "shared" / "fixtures" / "hn" / "hn-comments-1000-sample.jsonl"
 
 
 def build(n: int) -> list[dict]:

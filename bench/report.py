@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -23,10 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pipeline.config import Params  # noqa: E402
-from pipeline.report.render import build_report  # noqa: E402
+from stancemap.config import Params
+from stancemap.report.render import build_report
 
 WORDS = (
     "theft distillation outputs model lab scraped web fair use contract breach terms service export controls "

@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "eval" / "argq30k" / "arg_quality_rank_30k.csv"
 RESULTS = REPO / "bench" / "results" / "scale.json"
 NOISE = 0.02  # per-dimension noise on a synthetic claim's vector (norm about 0.4 against about 1.7 for the sum)
@@ -117,7 +116,7 @@ def claims_per_comment(texts: list[str], segment_params) -> float:
     """How many claims segmentation makes of one argument, on average (the segment stage's own code)."""
     import polars as pl
 
-    from pipeline.segment import load_nlp, units_by_row
+    from stancemap.segment import load_nlp, units_by_row
 
     table = pl.DataFrame(
         {"text": texts, "duplicate_of": [None] * len(texts), "is_deleted": [False] * len(texts)},
@@ -260,7 +259,7 @@ class Recombined:
     vectors, summed, with seeded noise, normalised. Real claims come from the embed cache (the real model)."""
 
     def __init__(self, model_id: str, claims, sources: np.ndarray, real_vectors: dict[int, np.ndarray], seed: int):
-        from pipeline.embed import normalise_text
+        from stancemap.embed import normalise_text
 
         self.model_id = model_id
         self.source_of = {}
@@ -286,9 +285,9 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
     """The stages as `stancemap run` chains them, and the two `--million` steps that stand in for embedding."""
     import polars as pl
 
-    from pipeline import cluster, embed, ingest, label, report, segment
-    from pipeline.io import read_table
-    from pipeline.stance import stage as stance
+    from stancemap import cluster, embed, ingest, label, report, segment
+    from stancemap.io import read_table
+    from stancemap.stance import stage as stance
 
     original = embed.make_embedder
     embed.make_embedder = lambda *a, **k: time_forward(original(*a, **k), forward)  # noqa: E731 (the model loads lazily)
@@ -332,7 +331,7 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
 
 
 def stancemap_worker(spec: dict) -> dict:
-    from pipeline.config import Layout, load_params
+    from stancemap.config import Layout, load_params
 
     p = load_params(spec["params"], spec["overrides"])
     at = Layout(Path(spec["workdir"]))
@@ -439,7 +438,7 @@ def bertopic_worker(spec: dict) -> dict:
 
 def worker(spec_path: Path) -> None:
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    from pipeline.progress import set_quiet
+    from stancemap.progress import set_quiet
 
     set_quiet(spec.get("quiet", False))
     result = stancemap_worker(spec) if spec["kind"] == "stancemap" else bertopic_worker(spec)
@@ -702,7 +701,7 @@ def run_all() -> None:
         sys.exit("this benchmark reads peak memory from /proc (Linux only)")
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.torch_at = {int(s) for s in args.torch_at.split(",") if s.strip()}
-    from pipeline.config import EmbedParams, load_params
+    from stancemap.config import EmbedParams, load_params
 
     if args.backend is None:
         args.backend = "onnx" if "backend" in EmbedParams.__dataclass_fields__ else ""

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-GOLD = REPO.parent / "shared" / "eval" / "cmv_modes" / "threads"
+from stancemap.config import SegmentParams
+from stancemap.evaluate.segments import comments_table, evaluate, load_folder
+from stancemap.segment import load_nlp, segment
 
-from pipeline.config import SegmentParams  # noqa: E402
-from pipeline.evaluate.segments import comments_table, evaluate, load_folder  # noqa: E402
-from pipeline.segment import load_nlp, segment  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+GOLD = REPO.parent / "shared" / "eval" / "cmv_modes" / "threads"
 
 
 def throughput(comments: pl.DataFrame, nlp, params: SegmentParams) -> tuple[float, int]:

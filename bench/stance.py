@@ -1,6 +1,6 @@
 """Stance scoring: (proposition, claim) pairs per second, torch against int8 ONNX, and how often they agree.
 
-    python bench/stance.py [--model models/stance-minilm | --untrained] [--source demo|argkp]
+    python bench/stance.py [--model pipeline/models/stance-minilm | --untrained] [--source demo|argkp]
                            [--n 2000] [--batch-sizes 16,32,64] [--repeat 2] [--threads N]
 
 Scores every one of `--n` claims (the demo corpus's claims from data/interim after `make report`, or
@@ -30,22 +30,21 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from stancemap.config import StanceParams
+from stancemap.embed import normalise_text
+from stancemap.embed_onnx import cores
+from stancemap.stance.stage import sides
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 ARGKP = REPO.parent / "shared" / "eval" / "argkp" / "arguments_dev.csv"
 DEMO = REPO / "data" / "interim" / "claims.parquet"
-MODEL = REPO / "models" / "stance-minilm"
+MODEL = REPO / "pipeline" / "models" / "stance-minilm"
 RESULTS = REPO / "bench" / "results" / "stance.json"
 # motions of the demo's two policy threads (the working group's motion, the security list's question)
 DEMO_PROPOSITIONS = [
     "We should treat distilling a competitor's model through its API as a violation of the code of conduct",
     "We should treat the harvesting of model outputs by foreign labs as a national security issue",
 ]
-
-from pipeline.config import StanceParams  # noqa: E402
-from pipeline.embed import normalise_text  # noqa: E402
-from pipeline.embed_onnx import cores  # noqa: E402
-from pipeline.stance.stage import sides  # noqa: E402
 
 
 def load_pairs(source: str, n: int, claims: Path) -> tuple[list[str], list[str], list[str]]:
@@ -127,8 +126,8 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from pipeline.stance.model import StanceModel
-    from pipeline.stance.onnx import OnnxStanceModel
+    from stancemap.stance.model import StanceModel
+    from stancemap.stance.onnx import OnnxStanceModel
 
     torch.set_num_threads(args.threads)
     load_before = load_avg()

@@ -1,6 +1,6 @@
 """Score the stance model on every stance set it was not trained on, and pick `min_confidence`.
 
-    python bench/stance_eval.py [--model models/stance-minilm] [--shared ../shared] [--min-confidence X]
+    python bench/stance_eval.py [--model pipeline/models/stance-minilm] [--shared ../shared] [--min-confidence X]
 
 1. Tuning (the only sets anything is chosen on): VAST tune, SemEval-2016 dev, multi-target dev and
    P-Stance val. The probabilities are computed once and `min_confidence` is swept; the chosen value
@@ -8,7 +8,7 @@
    side is worse than none), unless --min-confidence is given.
 2. Reporting, at that value, on sets never trained or tuned on: VAST dev (topic- and text-disjoint),
    the tweet sets' test splits, MultiNLI dev_mismatched (a sample) and the hand-labelled forum claims
-   (bench/forum_stance.py). Scores use `pipeline.evaluate.stance`, the code behind
+   (bench/forum_stance.py). Scores use `stancemap.evaluate.stance`, the code behind
    `stancemap evaluate stance`.
 
 Writes `scores.json` into the model folder (the model card's Scores section reads it), refreshes the
@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from stancemap.evaluate.stance import scores
+from stancemap.stance.data import LABEL_INDEX, VAST, read_nli_csv, read_stance_csv, vast_split
+from stancemap.stance.stage import sides
 
-from pipeline.evaluate.stance import scores  # noqa: E402
-from pipeline.stance.data import LABEL_INDEX, VAST, read_nli_csv, read_stance_csv, vast_split  # noqa: E402
-from pipeline.stance.stage import sides  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 TARGET_PRECISION = 0.80
 TUNE = {
@@ -56,7 +56,7 @@ def labels(probs: np.ndarray, min_confidence: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=str(ROOT / "models" / "stance-minilm"))
+    parser.add_argument("--model", default=str(ROOT / "pipeline" / "models" / "stance-minilm"))
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--min-confidence", type=float, default=None)
     parser.add_argument("--nli-sample", type=int, default=2000)
@@ -64,7 +64,7 @@ def main() -> None:
     eval_dir = Path(args.shared) / "eval"
     if not eval_dir.is_dir():
         sys.exit(f"error: {eval_dir} not found (the evaluation data beside the repository)")
-    from pipeline.stance.model import StanceModel
+    from stancemap.stance.model import StanceModel
 
     model = StanceModel(args.model)
     started = time.perf_counter()
@@ -119,7 +119,7 @@ def main() -> None:
     (model_dir / "scores.json").write_text(
         json.dumps({k: result[k] for k in ("min_confidence", "target_precision_on_tuning", "sets")}, indent=2)
         + "\n", encoding="utf-8")
-    from pipeline.stance.card import write_card
+    from stancemap.stance.card import write_card
 
     write_card(model_dir)
     out = ROOT / "bench" / "results" / "stance_eval.json"

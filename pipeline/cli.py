@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 
-from pipeline.config import Layout, Params, load_params
-from pipeline.errors import StancemapError
-from pipeline.progress import say, set_quiet
+from stancemap.config import Layout, Params, load_params
+from stancemap.errors import StancemapError
+from stancemap.progress import say, set_quiet
 
 app = typer.Typer(
     name="stancemap",
@@ -77,8 +77,8 @@ def ingest(
     field_map: MapOpt = None,
 ):
     """Read threads (Hacker News, Reddit, JSONL, CSV, Parquet, plain-text dumps) into one comments table."""
-    from pipeline import ingest as stage
-    from pipeline.ingest.records import parse_map
+    from stancemap import ingest as stage
+    from stancemap.ingest.records import parse_map
 
     comments = stage.run(inputs, out, fmt, threads, skip_bad, parse_map(field_map), sources)
     say(f"ingest: {comments.height} comments in {comments['thread_id'].n_unique()} thread(s) -> {out}")
@@ -95,7 +95,7 @@ def fetch(
 
     The one command that uses the network: a polite User-Agent, timeouts and retries with backoff.
     """
-    from pipeline.fetch import fetch as download
+    from stancemap.fetch import fetch as download
 
     for path in download(targets, out):
         print(path)
@@ -134,11 +134,11 @@ def segment(
     ray_address: RayAddressOpt = None,
 ):
     """Split comments into claims with character offsets (quoted text excluded)."""
-    from pipeline import segment as stage
+    from stancemap import segment as stage
 
     p = _params(params, overrides).segment
     if engine is Engine.ray:
-        from pipeline.engine import run_segment
+        from stancemap.engine import run_segment
 
         claims = run_segment(p, comments, out, cache, ray_address)
     else:
@@ -160,11 +160,11 @@ def embed(
     ray_address: RayAddressOpt = None,
 ):
     """Embed claims with a sentence-transformer (offline), reusing cached vectors."""
-    from pipeline import embed as stage
+    from stancemap import embed as stage
 
     p = _params(params, overrides).embed
     if engine is Engine.ray:
-        from pipeline.engine import run_embed
+        from stancemap.engine import run_embed
 
         embeddings = run_embed(p, claims, out, cache, ray_address)
     else:
@@ -190,7 +190,7 @@ def stance(
     ray_address: RayAddressOpt = None,
 ):
     """Pro, con or neither for each claim: toward each proposition, else toward its thread's opening post."""
-    from pipeline.stance import stage
+    from stancemap.stance import stage
 
     stage.run(_params(params, overrides).stance, claims, out, comments_path=comments, replies_out=replies,
               engine=engine.value, address=ray_address)
@@ -214,7 +214,7 @@ def positions(
     ray_address: RayAddressOpt = None,
 ):
     """Find each topic's proposition and every claim's side toward it (when no propositions are given)."""
-    from pipeline.stance import positions as stage
+    from stancemap.stance import positions as stage
 
     stage.run(_params(params, overrides).stance, claims=claims, embeddings=embeddings, clusters=clusters,
               out=out, sides_out=sides, replies=replies, engine=engine.value, address=ray_address)
@@ -223,7 +223,7 @@ def positions(
 @app.command(
     name="train-stance",
     epilog="Example: stancemap train-stance ../shared/eval --exclude ../shared/eval/argkp/arguments_dev.csv "
-    "--out models/stance-minilm --log train.log",
+    "--out pipeline/models/stance-minilm --log train.log",
 )
 def train_stance(
     data: Annotated[Path, typer.Argument(help="The data folder (../shared/eval: stance/, nli/, argq30k/, argkp/).")],
@@ -241,9 +241,9 @@ def train_stance(
     overrides: SetOpt = None,
 ):
     """Fine-tune the three-way stance cross-encoder (the bundled MiniLM) and write its model card."""
-    from pipeline.stance.card import write_card
-    from pipeline.stance.data import topics_of
-    from pipeline.stance.train import train
+    from stancemap.stance.card import write_card
+    from stancemap.stance.data import topics_of
+    from stancemap.stance.train import train
 
     excluded = set().union(*(topics_of(path) for path in exclude or []))
     facts = train(data, out, excluded, seed=_params(params, overrides).seed, epochs=epochs, lr=lr,
@@ -279,7 +279,7 @@ def cluster(
 
     With --state, a rerun places only new claims (UMAP transform + HDBSCAN approximate prediction) until
     cluster.max_drift of the claims changed since the last full fit; then it refits."""
-    from pipeline import cluster as stage
+    from stancemap import cluster as stage
 
     p = _params(params, overrides)
     stage.run(p.cluster, p.seed, embeddings, out, stances, state, full, split_sides=bool(p.stance.propositions))
@@ -300,7 +300,7 @@ def label(
     overrides: SetOpt = None,
 ):
     """Label each cluster with keywords, key claims and counts of claims, comments and authors."""
-    from pipeline import label as stage
+    from stancemap import label as stage
 
     labels = stage.run(_params(params, overrides).label, claims, comments, clusters, embeddings, out)
     say(f"label: {labels.height} cluster label(s) -> {out}")
@@ -328,7 +328,7 @@ def report(
     overrides: SetOpt = None,
 ):
     """Write the self-contained interactive HTML stance map (run date: SOURCE_DATE_EPOCH when set, else now)."""
-    from pipeline import report as stage
+    from stancemap import report as stage
 
     p = _params(params, overrides)
     path = stage.run(p, claims, comments, clusters, labels, out, metrics, threads, sources, replies, positions, sides)
@@ -348,15 +348,15 @@ def run(
     overrides: SetOpt = None,
 ):
     """Run every stage, ingest to report, and print the report's path last."""
-    from pipeline import cluster as cluster_stage
-    from pipeline import embed as embed_stage
-    from pipeline import ingest as ingest_stage
-    from pipeline import label as label_stage
-    from pipeline import report as report_stage
-    from pipeline import segment as segment_stage
-    from pipeline.ingest.records import parse_map
-    from pipeline.stance import positions as positions_stage
-    from pipeline.stance import stage as stance_stage
+    from stancemap import cluster as cluster_stage
+    from stancemap import embed as embed_stage
+    from stancemap import ingest as ingest_stage
+    from stancemap import label as label_stage
+    from stancemap import report as report_stage
+    from stancemap import segment as segment_stage
+    from stancemap.ingest.records import parse_map
+    from stancemap.stance import positions as positions_stage
+    from stancemap.stance import stage as stance_stage
 
     p = _params(params, overrides)
     at = Layout(workdir)
@@ -423,7 +423,7 @@ def evaluate_segments(
 ):
     """Precision, recall and F1 of claim segmentation against gold claim/premise spans, beside
     plain sentence splitting; the last line is `MEAN segments: ...`."""
-    from pipeline.evaluate import segments as evaluation
+    from stancemap.evaluate import segments as evaluation
 
     result = evaluation.run(folder, _params(params, overrides).segment, out)
     print(evaluation.table(result))
@@ -440,7 +440,7 @@ def evaluate_replies(
 ):
     """Score rebuttal detection and the side toward the opening post (the stance fallback without
     propositions) against gold relations, beside trivial baselines; the last line is `MEAN ...`."""
-    from pipeline.evaluate import replies as evaluation
+    from stancemap.evaluate import replies as evaluation
 
     result = evaluation.run(folder, _params(params, overrides).stance, out)
     print(evaluation.table(result))
@@ -461,7 +461,7 @@ def evaluate_argkp(
 ):
     """Cluster each topic's arguments with the product's own stages and score them against the gold
     key points (ARI, NMI, coverage, stance purity, stance accuracy); the last line is `MEAN ...`."""
-    from pipeline.evaluate import argkp
+    from stancemap.evaluate import argkp
 
     result = argkp.run(data_dir, split, _params(params, overrides), out, with_stance=stance)
     print(argkp.table(result))
@@ -483,7 +483,7 @@ def evaluate_stance(
     """Score the stance model (stance.adapter, stance.min_confidence) on each file and each of its
     propositions: accuracy, macro-F1 over the gold's classes, side precision and side recall. The
     last line is `MEAN stance: ...`, scored on all rows of all files pooled together."""
-    from pipeline.evaluate import stance as evaluation
+    from stancemap.evaluate import stance as evaluation
 
     result = evaluation.run(files, _params(params, overrides).stance, out)
     print(evaluation.table(result))

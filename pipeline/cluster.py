@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.config import ClusterParams
-from pipeline.io import atomic_path, read_table, write_table
-from pipeline.progress import say, track
-from pipeline.schemas import CLUSTERS
+from stancemap.config import ClusterParams
+from stancemap.io import atomic_path, read_table, write_table
+from stancemap.progress import say, track
+from stancemap.schemas import CLUSTERS
 
 MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params.min_dist
 CHUNK = 20_000  # rows placed by UMAP transform at a time

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.errors import ConfigError
+from stancemap.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class EmbedParams:
 class StanceParams:
     # the debate's propositions; every claim gets pro / con / neither toward each
     propositions: tuple[str, ...] = ()
-    adapter: str = "models/stance-minilm"  # trained by `stancemap train-stance`
+    adapter: str = "bundled"  # the model shipped in the package, or a folder `stancemap train-stance` wrote
     # the model's side counts only when its probability reaches this; below, "neither" (precision first)
     min_confidence: float = 0.7
     neutral_band: float = 0.15  # reply fallback: |P(with the opening post) - 0.5| below this is "neither"

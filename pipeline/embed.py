@@ -24,11 +24,11 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from pipeline.config import EmbedParams
-from pipeline.errors import StancemapError
-from pipeline.io import read_table, write_table
-from pipeline.progress import enabled as progress_enabled
-from pipeline.progress import say, track
+from stancemap.config import EmbedParams
+from stancemap.errors import StancemapError
+from stancemap.io import read_table, write_table
+from stancemap.progress import enabled as progress_enabled
+from stancemap.progress import say, track
 
 BUNDLED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 BACKENDS = ("torch", "onnx")
@@ -71,7 +71,7 @@ def backend_model_id(model_id: str, backend: str) -> str:
     """The cache's model id for `backend`: torch keeps the plain id, so its caches stay valid."""
     if backend == "torch":
         return model_id
-    from pipeline.embed_onnx import recipe
+    from stancemap.embed_onnx import recipe
 
     return f"{model_id}+{recipe()}"
 
@@ -154,7 +154,7 @@ def make_embedder(params: EmbedParams, threads: int | None = None) -> Embedder:
     if params.backend not in BACKENDS:
         raise StancemapError(f"embed.backend: must be one of {', '.join(BACKENDS)}, got {params.backend!r}")
     if params.backend == "onnx":
-        from pipeline.embed_onnx import OnnxEmbedder
+        from stancemap.embed_onnx import OnnxEmbedder
 
         return OnnxEmbedder(params.model, params.batch_size, threads=threads)
     if threads:

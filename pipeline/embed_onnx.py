@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.embed import backend_model_id, encode_in_batches, resolve_model
-from pipeline.errors import StancemapError
-from pipeline.progress import say
+from stancemap.embed import backend_model_id, encode_in_batches, resolve_model
+from stancemap.errors import StancemapError
+from stancemap.progress import say
 
 # names how the file is made; part of the cache's model id, so a new recipe never reuses old vectors
 RECIPE = "onnx-int8-r2"

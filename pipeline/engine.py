@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.config import EmbedParams, SegmentParams, StanceParams
-from pipeline.errors import StancemapError
-from pipeline.progress import enabled as progress_enabled
-from pipeline.schemas import COMMENTS, SEGMENT_CACHE
-from pipeline.segment import UnitFinder
+from stancemap.config import EmbedParams, SegmentParams, StanceParams
+from stancemap.errors import StancemapError
+from stancemap.progress import enabled as progress_enabled
+from stancemap.schemas import COMMENTS, SEGMENT_CACHE
+from stancemap.segment import UnitFinder
 
 INSTALL_HINT = "pip install 'stancemap[ray]'"
 # rows per Ray batch: big enough to outweigh a batch's scheduling cost, small enough that a few
@@ -48,6 +48,21 @@ def import_ray():
     return ray
 
 
+def _package_copy() -> Path:
+    """This package's code in a temporary folder named `stancemap`: Ray ships a folder under its
+    own name, and the source folder is called `pipeline/`. The bundled stance model goes too: the
+    stance workers load it from the package."""
+    import atexit
+    import shutil
+    import tempfile
+
+    parent = Path(tempfile.mkdtemp(prefix="stancemap-ray-"))
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    target = parent / "stancemap"
+    shutil.copytree(Path(__file__).resolve().parent, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
 @contextlib.contextmanager
 def ray_session(address: str | None = None) -> Iterator[object]:
     """Yield `ray`, connected to `address`: `auto`, `HOST:6379`, `ray://HOST:10001` or `local` (a new
@@ -65,8 +80,8 @@ def ray_session(address: str | None = None) -> Iterator[object]:
         if target == "local":
             options["include_dashboard"] = False
         else:
-            # ship this package's code (its folder) so the workers run the driver's version of the stages
-            options["runtime_env"] = {"py_modules": [str(Path(__file__).resolve().parent)]}
+            # ship this package's code so the workers run the driver's version of the stages
+            options["runtime_env"] = {"py_modules": [str(_package_copy())]}
         try:
             ray.init(address=target, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -131,9 +146,9 @@ def _user_error(exc: BaseException) -> StancemapError | None:
 
 
 def _error_from_text(text: str) -> StancemapError | None:
-    """The last `pipeline.errors.XError: message` line of a worker's traceback, as an error."""
+    """The last `stancemap.errors.XError: message` line of a worker's traceback, as an error."""
     for line in reversed(text.splitlines()):
-        if line.startswith("pipeline.errors.") and ": " in line:
+        if line.startswith("stancemap.errors.") and ": " in line:
             return StancemapError(line.split(": ", 1)[1])
     return None
 
@@ -160,7 +175,7 @@ class SegmentWorker:
     """A Ray Data worker: loads the spaCy pipeline once, then finds the claims of batches of comments."""
 
     def __init__(self, params: SegmentParams, fingerprint: str):
-        from pipeline import segment as stage
+        from stancemap import segment as stage
 
         self.params = params
         self.error: StancemapError | None = None  # raised from __call__, where Ray reports it briefly
@@ -179,7 +194,7 @@ class SegmentWorker:
     def __call__(self, batch):
         """pyarrow comments (COMMENTS + _key) -> pyarrow (key, units): each comment's claim spans, as
         `segment.units_by_row` finds them, in the segment cache's schema."""
-        from pipeline.segment import units_by_row
+        from stancemap.segment import units_by_row
 
         if self.error is not None:
             raise self.error
@@ -219,7 +234,7 @@ def _mapped(ray, table, worker: type, args: tuple, batch_format: str, batch_rows
 
 def units_on_ray(comments: pl.DataFrame, keys: list[str], params: SegmentParams) -> dict[str, list]:
     """Claim spans (start, end, kind) of each of `comments` (one per key), worked out on Ray workers."""
-    from pipeline.segment import fingerprint
+    from stancemap.segment import fingerprint
 
     table = comments.with_columns(pl.Series(_KEY, keys, pl.Utf8)).to_arrow()
     part = pl.from_arrow(_on_cluster(_segment_dataset, table, params, fingerprint(params), SEGMENT_BATCH_ROWS))
@@ -237,7 +252,7 @@ def segment_with_ray(
 ) -> tuple[pl.DataFrame, int]:
     """`segment.segment_cached` with the comments the cache lacks segmented on Ray (which starts only
     if one is missing): the same claims, row for row, and how many comments were segmented."""
-    from pipeline import segment as stage
+    from stancemap import segment as stage
 
     cache = {} if cache is None else cache
     return stage.segment_cached(comments, params, cache, find_units=_on_ray(params, address))
@@ -260,7 +275,7 @@ def run_segment(
 ) -> pl.DataFrame:
     """`segment.run` with the work done on Ray: the driver reads the comments and the cache, Ray
     segments the comments the cache lacks, the driver writes the claims and the cache."""
-    from pipeline import segment as stage
+    from stancemap import segment as stage
 
     return stage.run(params, comments_path, out, cache_path, find_units=_on_ray(params, address))
 
@@ -320,7 +335,7 @@ class RayEmbedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         import pyarrow as pa
 
-        from pipeline.embed import length_order
+        from stancemap.embed import length_order
 
         # in the local embedder's length order, cut at its batch boundaries: same batches, same vectors
         order = length_order(texts)
@@ -348,7 +363,7 @@ def run_embed(
     """`embed.run` with the model on Ray: the driver reads the claims and the cache, the workers
     embed only the texts the cache lacks, the driver fills the cache and writes both files.
     `factory` and `model_id` stand in for the configured model (tests pass a fake)."""
-    from pipeline import embed as stage
+    from stancemap import embed as stage
 
     model_id = model_id or stage.model_id_for(params)
     # each worker holds one CPU (num_cpus=1), so its model uses one thread
@@ -400,7 +415,7 @@ def score_stance(
     """P(pro, con, neither) per (proposition, text) pair, (n, 3) float32, from the model
     `stance.backends.load_stance_model(params)` (or `factory()`) in batches of `batch_size` (default
     params.batch_size), here or on Ray workers (which start only when there are pairs): the same bytes."""
-    from pipeline.stance.backends import load_stance_model, pair_order
+    from stancemap.stance.backends import load_stance_model, pair_order
 
     if engine not in ENGINES:
         raise StancemapError(f"--engine: must be one of {', '.join(ENGINES)}, got {engine!r}")

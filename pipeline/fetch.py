@@ -25,9 +25,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from pipeline import __version__
-from pipeline.errors import StancemapError
-from pipeline.io import atomic_path, write_json
+from stancemap import __version__
+from stancemap.errors import StancemapError
+from stancemap.io import atomic_path, write_json
 
 USER_AGENT = f"stancemap/{__version__} (+offline argument mapping; contact via project README)"
 PROVENANCE_SUFFIX = ".provenance.json"

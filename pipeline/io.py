@@ -15,8 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.errors import StancemapError
-from pipeline.schemas import conform
+from stancemap.errors import StancemapError
+from stancemap.schemas import conform
 
 
 @contextlib.contextmanager
@@ -35,7 +35,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 def write_table(df: pl.DataFrame, path: str | Path, name: str) -> None:
-    """Write artifact `name` (a schema in pipeline.schemas) to `path`, atomically."""
+    """Write artifact `name` (a schema in stancemap.schemas) to `path`, atomically."""
     df = conform(df, name, f"writing {path}")
     with atomic_path(path) as tmp:
         # no statistics: the file depends only on the data, so reruns are byte-identical

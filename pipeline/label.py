@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.config import LabelParams
-from pipeline.io import read_table, write_table
-from pipeline.schemas import LABELS
+from stancemap.config import LabelParams
+from stancemap.io import read_table, write_table
+from stancemap.schemas import LABELS
 
 UNCLUSTERED = "Unclustered"
 CONTRACTIONS = {

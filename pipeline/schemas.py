@@ -1,6 +1,6 @@
 """One polars schema per artifact: the data contract between stages.
 
-Every artifact is checked when it is written and when it is read (`pipeline.io`), so a stage
+Every artifact is checked when it is written and when it is read (`stancemap.io`), so a stage
 never works on a table of the wrong shape, and a hand-edited or stale file fails loudly.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.errors import StancemapError
+from stancemap.errors import StancemapError
 
 QUOTE = pl.Struct({"start": pl.Int32, "end": pl.Int32, "quoted_id": pl.Utf8})
 VECTOR = pl.Array(pl.Float32, 1)  # placeholder: any width of float32 array is accepted

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.config import SegmentParams
-from pipeline.errors import StancemapError
-from pipeline.io import read_table, write_table
-from pipeline.progress import say, track
-from pipeline.schemas import CLAIMS, SEGMENT_CACHE
+from stancemap.config import SegmentParams
+from stancemap.errors import StancemapError
+from stancemap.io import read_table, write_table
+from stancemap.progress import say, track
+from stancemap.schemas import CLAIMS, SEGMENT_CACHE
 
 URL = re.compile(r"https?://\S+|www\.\S+")
 WORD = re.compile(r"[^\W\d_]{2,}")  # a word of letters, any script

@@ -141,7 +141,7 @@ def small_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from pipeline.embed import SentenceTransformerEmbedder
+    from stancemap.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
 
@@ -151,7 +151,7 @@ def run_pipeline(workdir: Path, *extra: str) -> str:
     artifacts hold the same relative paths DVC would write); returns what it printed."""
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from stancemap.cli import app
 
     before = os.getcwd()
     os.chdir(workdir)
@@ -192,7 +192,7 @@ def claims_frame(*texts: str, end: int | None = None):
     """A claims table (schema CLAIMS) of one comment "c" holding `texts`."""
     import polars as pl
 
-    from pipeline.schemas import CLAIMS
+    from stancemap.schemas import CLAIMS
 
     n = len(texts)
     return pl.DataFrame(
@@ -212,7 +212,7 @@ def claims_frame(*texts: str, end: int | None = None):
 def stancemap(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """`stancemap ARGS...` in a fresh interpreter (exit code, stdout and stderr as a user sees them)."""
     return subprocess.run(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", *args],
+        [sys.executable, "-c", "from stancemap.cli import main; main()", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from pipeline.config import Layout
+from stancemap.config import Layout
 from tests.conftest import chromium_path
 from tests.test_report import BIG, hostile_run
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from stancemap.cli import app
 from tests.conftest import stancemap
 
 REPO = Path(__file__).resolve().parents[1]

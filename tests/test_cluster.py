@@ -2,8 +2,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.cluster import cluster, renumber
-from pipeline.config import ClusterParams
+from stancemap.cluster import cluster, renumber
+from stancemap.config import ClusterParams
 
 
 def blobs(seed: int = 0, per: int = 30, dim: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +41,7 @@ def test_real_umap_hdbscan_finds_the_blobs_and_repeats_exactly():
 
 
 def test_match_ids_keeps_the_previous_id_of_the_most_shared_group():
-    from pipeline.cluster import match_ids
+    from stancemap.cluster import match_ids
 
     keys = [f"k{i}" for i in range(8)]
     previous = {"k0": 4, "k1": 4, "k2": 4, "k3": 9, "k4": 9, "k5": -1}
@@ -65,7 +65,7 @@ def grown(vectors: np.ndarray, truth: np.ndarray, extra: int, seed: int) -> tupl
 
 @pytest.fixture(scope="module")
 def first_run():
-    from pipeline.cluster import assign_incremental
+    from stancemap.cluster import assign_incremental
 
     vectors, truth = blobs(per=40)
     ids = [f"c{i}" for i in range(len(vectors))]
@@ -74,7 +74,7 @@ def first_run():
 
 @pytest.mark.slow
 def test_a_rerun_places_new_claims_without_moving_the_old(first_run, tmp_path):
-    from pipeline.cluster import assign_incremental, load_state, save_state
+    from stancemap.cluster import assign_incremental, load_state, save_state
 
     vectors, truth, ids, first = first_run
     assert first.mode == "full" and not first.new.any()
@@ -95,7 +95,7 @@ def test_a_rerun_places_new_claims_without_moving_the_old(first_run, tmp_path):
 
 @pytest.mark.slow
 def test_past_max_drift_it_refits_and_keeps_the_ids(first_run):
-    from pipeline.cluster import assign_incremental
+    from stancemap.cluster import assign_incremental
 
     vectors, truth, ids, first = first_run
     more, more_ids = grown(vectors, truth, extra=40, seed=2)  # a third more: refit
@@ -128,7 +128,7 @@ def test_umap_learns_from_a_sample_and_places_the_rest():
 def test_the_two_umaps_side_by_side_give_what_one_after_the_other_gives(monkeypatch):
     from dataclasses import replace
 
-    from pipeline import cluster as stage
+    from stancemap import cluster as stage
 
     vectors, _ = blobs(per=40)
     params = replace(ClusterParams(), fit_sample=60)  # so that some rows are placed, too
@@ -149,7 +149,7 @@ def test_many_rows_to_place_use_an_approximate_index(monkeypatch):
     is as good and still the same in a second run."""
     from dataclasses import replace
 
-    from pipeline import cluster as stage
+    from stancemap import cluster as stage
 
     vectors, truth = blobs(per=40)
     params = replace(ClusterParams(), fit_sample=60)
@@ -164,7 +164,7 @@ def test_many_rows_to_place_use_an_approximate_index(monkeypatch):
 
 
 def test_the_exact_index_finds_true_neighbours_and_remembers_its_answers():
-    from pipeline.cluster import ExactIndex
+    from stancemap.cluster import ExactIndex
 
     rng = np.random.default_rng(0)
     data = rng.normal(size=(300, 8)).astype(np.float32)
@@ -184,7 +184,7 @@ def test_the_exact_index_finds_true_neighbours_and_remembers_its_answers():
 
 def test_sides_toward_opening_posts_mark_claims_without_splitting(first_run):
     """split_sides=False (no propositions): every claim keeps its side, clusters are the topics."""
-    from pipeline.cluster import assign_incremental
+    from stancemap.cluster import assign_incremental
 
     vectors, _, ids, first = first_run
     sides = ["pro" if i % 3 == 0 else "con" if i % 3 == 1 else "neither" for i in range(len(ids))]
@@ -202,7 +202,7 @@ def test_sides_toward_opening_posts_mark_claims_without_splitting(first_run):
 def test_the_smallest_topic_grows_with_the_corpus():
     from dataclasses import replace
 
-    from pipeline.cluster import smallest_topic
+    from stancemap.cluster import smallest_topic
 
     params = ClusterParams()
     assert smallest_topic(params, 810) == 12 and smallest_topic(params, 24_000) == 12

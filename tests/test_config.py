@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Params, load_params
-from pipeline.errors import ConfigError
+from stancemap.config import Params, load_params
+from stancemap.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Layout
+from stancemap.config import Layout
 from tests.conftest import REPO
 
 DVC = str(Path(sys.executable).parent / "dvc")
@@ -37,7 +37,7 @@ def test_every_path_a_stage_command_names_is_a_dep_or_an_out():
         deps = {str(d) for d in stage.get("deps", [])}
         outs = {next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", []) + stage.get("metrics", [])}
         tracked[name] = (deps, outs)
-        named = [w for w in stage["cmd"].split() if w.startswith(("data/", "reports/", "models/"))]
+        named = [w for w in stage["cmd"].split() if w.startswith(("data/", "reports/", "pipeline/models/"))]
         assert named and set(named) <= deps | outs, name
     layout = Layout(Path("."))
     replies = layout.replies.as_posix()
@@ -54,7 +54,6 @@ def test_second_repro_reruns_nothing_and_matches_stancemap_run(tmp_path, demo_ru
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "data" / "raw", tmp_path / "data" / "raw")
     shutil.copytree(REPO / "pipeline", tmp_path / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "models", tmp_path / "models")  # the committed stance adapter
     assert dvc("init", "--no-scm", "-q", cwd=tmp_path).returncode == 0
     first = dvc("repro", cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr

@@ -6,8 +6,8 @@ import shutil
 import polars as pl
 import pytest
 
-from pipeline.config import Layout
-from pipeline.io import read_table
+from stancemap.config import Layout
+from stancemap.io import read_table
 from tests.conftest import REPO, run_pipeline
 
 pytestmark = pytest.mark.slow

@@ -2,10 +2,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.config import EmbedParams
-from pipeline.embed import cache_key, embed, read_cache, resolve_model
-from pipeline.embed import run as embed_run
-from pipeline.io import read_table, write_table
+from stancemap.config import EmbedParams
+from stancemap.embed import cache_key, embed, read_cache, resolve_model
+from stancemap.embed import run as embed_run
+from stancemap.io import read_table, write_table
 from tests.conftest import claims_frame
 
 
@@ -32,7 +32,7 @@ def test_cache_embeds_each_text_once(tmp_path, fake_embedder):
 
 
 def test_cached_rerun_needs_no_model(tmp_path, fake_embedder, monkeypatch):
-    import pipeline.embed as module
+    import stancemap.embed as module
 
     claims_path, out, cache = tmp_path / "claims.parquet", tmp_path / "emb.parquet", tmp_path / "cache.parquet"
     write_table(claims_of("a claim about theft"), claims_path, "claims")
@@ -70,15 +70,15 @@ def test_real_model_embeds_offline(real_embedder):
 
 @pytest.mark.slow
 def test_unknown_model_fails_clearly_without_network():
-    from pipeline.embed import SentenceTransformerEmbedder
-    from pipeline.errors import StancemapError
+    from stancemap.embed import SentenceTransformerEmbedder
+    from stancemap.errors import StancemapError
 
     with pytest.raises(StancemapError, match="cannot load 'no-such/model-xyz' offline"):
         SentenceTransformerEmbedder("no-such/model-xyz")
 
 
 def test_normalised_text():
-    from pipeline.embed import normalise_text
+    from stancemap.embed import normalise_text
 
     assert normalise_text("  theft\tit\n\n is \u00a0 ") == "theft it is"
     assert normalise_text("nai\u0308ve") == "na\u00efve"  # NFD -> NFC
@@ -96,7 +96,7 @@ def test_cache_key_shares_whitespace_variants_and_separates_models():
 def test_backend_and_revision_are_part_of_the_model_id(tmp_path):
     import os
 
-    from pipeline.embed import model_id_for
+    from stancemap.embed import model_id_for
 
     torch_id, onnx_id = model_id_for(EmbedParams()), model_id_for(EmbedParams(backend="onnx"))
     assert torch_id == resolve_model("all-MiniLM-L6-v2")[1]  # torch caches from before stay valid
@@ -116,9 +116,9 @@ def test_equal_keys_embed_one_normalised_text(fake_embedder):
 
 
 def test_unknown_backend_is_refused():
-    from pipeline.config import load_params
-    from pipeline.embed import make_embedder
-    from pipeline.errors import ConfigError, StancemapError
+    from stancemap.config import load_params
+    from stancemap.embed import make_embedder
+    from stancemap.errors import ConfigError, StancemapError
 
     with pytest.raises(ConfigError, match="embed.backend: must be torch or onnx"):
         load_params(None, ["embed.backend=tensorflow"])

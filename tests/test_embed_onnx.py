@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.config import EmbedParams
-from pipeline.embed import encode_in_batches, make_embedder, model_id_for
-from pipeline.errors import StancemapError
+from stancemap.config import EmbedParams
+from stancemap.embed import encode_in_batches, make_embedder, model_id_for
+from stancemap.errors import StancemapError
 from tests.conftest import SHARED
 
 # claims of every shape the pipeline meets: terse, long, hedged, quoted, numeric, non-ASCII, questions
@@ -84,7 +84,7 @@ def onnx_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def onnx_embedder(onnx_root):
-    from pipeline.embed_onnx import OnnxEmbedder
+    from stancemap.embed_onnx import OnnxEmbedder
 
     return OnnxEmbedder("all-MiniLM-L6-v2", root=onnx_root)
 
@@ -105,7 +105,7 @@ def test_int8_is_close_to_torch_for_every_sentence(onnx_embedder, real_embedder)
 def test_the_built_file_is_reused(onnx_embedder, onnx_root, monkeypatch):
     import onnx
 
-    import pipeline.embed_onnx as module
+    import stancemap.embed_onnx as module
 
     built = onnx_embedder.path.stat().st_mtime_ns
     assert onnx_embedder.path.is_relative_to(onnx_root) and onnx_embedder.path.name == module.MODEL_FILE
@@ -146,7 +146,7 @@ def test_output_is_deterministic_and_independent_of_input_order(onnx_embedder, r
 @pytest.mark.slow
 def test_a_vector_depends_on_its_text_alone(onnx_embedder, onnx_root):
     """Not on its batch-mates, the batch size or the number of threads: what a cache needs."""
-    from pipeline.embed_onnx import OnnxEmbedder
+    from stancemap.embed_onnx import OnnxEmbedder
 
     together = onnx_embedder.encode(SENTENCES)
     alone = np.concatenate([onnx_embedder.encode([s]) for s in SENTENCES[::7]])
@@ -157,9 +157,9 @@ def test_a_vector_depends_on_its_text_alone(onnx_embedder, onnx_root):
 
 @pytest.mark.slow
 def test_onnx_backend_runs_the_stage(tmp_path, onnx_root, monkeypatch):
-    from pipeline.embed import read_cache
-    from pipeline.embed import run as embed_run
-    from pipeline.io import write_table
+    from stancemap.embed import read_cache
+    from stancemap.embed import run as embed_run
+    from stancemap.io import write_table
     from tests.conftest import claims_frame
 
     monkeypatch.setenv("STANCEMAP_CACHE_DIR", str(onnx_root))
@@ -190,7 +190,7 @@ def test_batches_are_sorted_by_length_and_order_is_restored():
 
 
 def test_cache_folder_honours_the_environment(tmp_path, monkeypatch):
-    from pipeline.embed_onnx import cache_root, model_dir
+    from stancemap.embed_onnx import cache_root, model_dir
 
     monkeypatch.setenv("STANCEMAP_CACHE_DIR", str(tmp_path))
     assert cache_root() == tmp_path
@@ -212,7 +212,7 @@ def test_missing_onnxruntime_is_a_clear_error(monkeypatch):
 
 
 def test_onnx_needs_a_local_folder_with_mean_pooling(tmp_path):
-    from pipeline.embed_onnx import OnnxEmbedder, sentence_config
+    from stancemap.embed_onnx import OnnxEmbedder, sentence_config
 
     with pytest.raises(StancemapError, match="needs a local model folder"):
         OnnxEmbedder("no-such/model-xyz")
@@ -233,7 +233,7 @@ def test_importing_the_backend_loads_and_builds_nothing(tmp_path):
 
     from tests.conftest import REPO
 
-    code = "import sys, pipeline.embed, pipeline.embed_onnx; print(sorted({'onnx', 'onnxruntime'} & set(sys.modules)))"
+    code = "import sys, stancemap.embed, stancemap.embed_onnx; print(sorted({'onnx', 'onnxruntime'} & set(sys.modules)))"  # noqa: E501
     env = {**os.environ, "STANCEMAP_CACHE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]" and not any(tmp_path.iterdir())
@@ -243,7 +243,7 @@ def test_workers_starting_together_build_once(tmp_path, monkeypatch):
     import threading
     import time
 
-    import pipeline.embed_onnx as module
+    import stancemap.embed_onnx as module
 
     builds: list[Path] = []
 

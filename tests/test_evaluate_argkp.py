@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pipeline.config import ClusterParams, Params
-from pipeline.errors import InputError, StancemapError
-from pipeline.evaluate.argkp import METRICS, by_argument, evaluate, load_split, mean, run, score_topic, table
+from stancemap.config import ClusterParams, Params
+from stancemap.errors import InputError, StancemapError
+from stancemap.evaluate.argkp import METRICS, by_argument, evaluate, load_split, mean, run, score_topic, table
 from tests.conftest import shared_path
 
 # three key points per topic, each with its own words, so the fake embedder keeps them apart
@@ -173,7 +173,7 @@ def test_unknown_split_or_topic(tmp_path, fake_embedder):
 
 @pytest.mark.slow
 def test_real_dev_split_two_topics(real_embedder):
-    from pipeline.config import load_params
+    from stancemap.config import load_params
     from tests.conftest import REPO
 
     data = shared_path("eval", "argkp")

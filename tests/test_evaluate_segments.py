@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from pipeline.config import SegmentParams
-from pipeline.errors import InputError
-from pipeline.evaluate.segments import char_offsets, evaluate, load_thread, score, table
+from stancemap.config import SegmentParams
+from stancemap.errors import InputError
+from stancemap.evaluate.segments import char_offsets, evaluate, load_thread, score, table
 
 
 def write_thread(folder, name="7", text=None, ann=None, meta=None):
@@ -82,7 +82,7 @@ def test_bad_annotation_is_located(tmp_path, ann, message):
 def test_cli_writes_json_and_ends_with_the_mean_line(tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from stancemap.cli import app
 
     write_thread(tmp_path)
     out = tmp_path / "scores.json"

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.config import StanceParams
-from pipeline.errors import InputError
-from pipeline.evaluate import stance as evaluation
-from pipeline.stance.data import read_stance_csv
+from stancemap.cli import app
+from stancemap.config import StanceParams
+from stancemap.errors import InputError
+from stancemap.evaluate import stance as evaluation
+from stancemap.stance.data import read_stance_csv
 from tests.conftest import stancemap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -191,7 +191,7 @@ def test_read_files_errors(tmp_path):
 
 def test_cli_prints_mean_last_and_writes_json(two_files, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no params.yaml here: the defaults apply
-    monkeypatch.setattr("pipeline.stance.model.StanceModel", FakeModel)
+    monkeypatch.setattr("stancemap.stance.model.StanceModel", FakeModel)
     a, b = two_files
     out = tmp_path / "scores.json"
     result = CliRunner().invoke(
@@ -208,7 +208,7 @@ def test_cli_prints_mean_last_and_writes_json(two_files, tmp_path, monkeypatch):
     assert scores["propositions"][1]["side_precision"] is None  # null, not NaN
     params = scores["params"]
     assert params["min_confidence"] == 0.6 and params["adapter"] == StanceParams().adapter
-    assert params["adapter_path"].endswith(StanceParams().adapter)
+    assert params["adapter_path"].endswith("models/stance-minilm")  # "bundled": the package's own model
 
 
 def test_evaluate_stance_help_has_its_example():
@@ -235,7 +235,7 @@ def test_cli_missing_file_is_one_line(tmp_path, two_files):
 
 
 def test_cli_with_the_real_model_code_path(tmp_path, monkeypatch):
-    from pipeline.stance.model import StanceModel
+    from stancemap.stance.model import StanceModel
 
     adapter = tmp_path / "adapter"
     adapter.mkdir()

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline import __version__
-from pipeline.errors import StancemapError
-from pipeline.fetch import FetchConfig, Target, fetch, parse_target, retry_after
+from stancemap import __version__
+from stancemap.errors import StancemapError
+from stancemap.fetch import FetchConfig, Target, fetch, parse_target, retry_after
 from tests.conftest import shared_path
 
 Reply = tuple[int, bytes, dict[str, str]]

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import StancemapError
-from pipeline.ingest import ingest
-from pipeline.ingest.base import Context
+from stancemap.errors import StancemapError
+from stancemap.ingest import ingest
+from stancemap.ingest.base import Context
 
 EXAMPLES = int(os.environ.get("STANCEMAP_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)

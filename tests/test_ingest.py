@@ -7,11 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError, StancemapError
-from pipeline.ingest import READERS, expand_inputs, ingest, read_file
-from pipeline.ingest import run as ingest_run
-from pipeline.ingest.base import Context, parse_time, quote_spans
-from pipeline.io import read_table
+from stancemap.errors import InputError, StancemapError
+from stancemap.ingest import READERS, expand_inputs, ingest, read_file
+from stancemap.ingest import run as ingest_run
+from stancemap.ingest.base import Context, parse_time, quote_spans
+from stancemap.io import read_table
 from tests.conftest import write_jsonl
 
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError, StancemapError
-from pipeline.ingest.base import Context, Parsed
-from pipeline.ingest.hn import HackerNewsReader, html_to_text
+from stancemap.errors import InputError, StancemapError
+from stancemap.ingest.base import Context, Parsed
+from stancemap.ingest.hn import HackerNewsReader, html_to_text
 from tests.conftest import shared_path
 
 READER = HackerNewsReader()

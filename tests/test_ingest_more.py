@@ -6,12 +6,12 @@ import json
 import polars as pl
 import pytest
 
-from pipeline.errors import InputError, StancemapError
-from pipeline.ingest import expand_inputs, ingest, skip_log_path
-from pipeline.ingest import run as ingest_run
-from pipeline.ingest.base import Context
-from pipeline.ingest.duplicates import find_duplicates
-from pipeline.ingest.records import parse_map
+from stancemap.errors import InputError, StancemapError
+from stancemap.ingest import expand_inputs, ingest, skip_log_path
+from stancemap.ingest import run as ingest_run
+from stancemap.ingest.base import Context
+from stancemap.ingest.duplicates import find_duplicates
+from stancemap.ingest.records import parse_map
 from tests.conftest import write_jsonl
 
 
@@ -197,7 +197,7 @@ def test_real_fixtures_keep_every_comment_and_a_whole_tree(files, expected):
 def test_sources_record_each_input_file(tmp_path, small_corpus):
     import hashlib
 
-    from pipeline.io import read_table
+    from stancemap.io import read_table
 
     out, sources = tmp_path / "c.parquet", tmp_path / "s.parquet"
     comments = ingest_run([small_corpus], out, sources_out=sources)

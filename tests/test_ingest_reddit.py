@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError, StancemapError
-from pipeline.ingest.base import Context, Parsed
-from pipeline.ingest.reddit import RedditReader
+from stancemap.errors import InputError, StancemapError
+from stancemap.ingest.base import Context, Parsed
+from stancemap.ingest.reddit import RedditReader
 from tests.conftest import shared_path
 
 READER = RedditReader()

@@ -1,9 +1,9 @@
 import polars as pl
 import pytest
 
-from pipeline.errors import StancemapError
-from pipeline.io import atomic_path, read_table, write_table
-from pipeline.schemas import SchemaError
+from stancemap.errors import StancemapError
+from stancemap.io import atomic_path, read_table, write_table
+from stancemap.schemas import SchemaError
 from tests.conftest import claims_frame
 
 

@@ -1,11 +1,11 @@
 import numpy as np
 import polars as pl
 
-from pipeline.config import LabelParams, SegmentParams
-from pipeline.ingest import expand_inputs, ingest
-from pipeline.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
-from pipeline.schemas import CLUSTERS
-from pipeline.segment import load_nlp, segment
+from stancemap.config import LabelParams, SegmentParams
+from stancemap.ingest import expand_inputs, ingest
+from stancemap.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
+from stancemap.schemas import CLUSTERS
+from stancemap.segment import load_nlp, segment
 from tests.conftest import TOPICS, FakeEmbedder
 
 

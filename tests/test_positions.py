@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.schemas import conform
-from pipeline.stance.positions import choose_propositions, find_positions
+from stancemap.schemas import conform
+from stancemap.stance.positions import choose_propositions, find_positions
 
 
 class NotModel:
@@ -114,7 +114,7 @@ def test_a_confident_rebuttal_gives_an_unsure_reply_the_opposite_side():
 
 
 def test_a_proposition_must_stand_without_its_comment():
-    from pipeline.stance.positions import stands_alone
+    from stancemap.stance.positions import stands_alone
 
     assert stands_alone("Distillation is theft of their work.")
     assert not stands_alone("That's why these models fail off-distribution.")
@@ -128,10 +128,10 @@ def test_a_proposition_must_stand_without_its_comment():
 
 @pytest.mark.slow
 def test_the_committed_model_finds_positions_and_reads_clear_pairs():
-    """The real stance model (models/stance-minilm) through find_positions, and on pairs whose
+    """The real stance model (the bundled stance-minilm) through find_positions, and on pairs whose
     side is not in doubt (each checked by hand: docs/stance.md has its measured limits)."""
-    from pipeline.config import StanceParams
-    from pipeline.stance.stage import load_model
+    from stancemap.config import StanceParams
+    from stancemap.stance.stage import load_model
 
     model = load_model(StanceParams())
     probs = model.predict(

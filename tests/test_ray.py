@@ -13,13 +13,13 @@ import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-from pipeline import embed as embed_stage
-from pipeline import engine
-from pipeline import ingest as ingest_stage
-from pipeline import segment as segment_stage
-from pipeline.cli import app
-from pipeline.config import EmbedParams, SegmentParams
-from pipeline.errors import StancemapError
+from stancemap import embed as embed_stage
+from stancemap import engine
+from stancemap import ingest as ingest_stage
+from stancemap import segment as segment_stage
+from stancemap.cli import app
+from stancemap.config import EmbedParams, SegmentParams
+from stancemap.errors import StancemapError
 from tests.conftest import REPO, FakeEmbedder
 
 runner = CliRunner()
@@ -86,8 +86,14 @@ def test_ray_session_starts_a_new_local_ray_unless_told_where_to_go(monkeypatch,
     assert options["address"] == expected
     if expected == "local":
         assert options["include_dashboard"] is False and "runtime_env" not in options
-    else:  # a cluster gets this package's code, so its workers run the driver's version
-        assert options["runtime_env"] == {"py_modules": [str(Path(engine.__file__).resolve().parent)]}
+    else:  # a cluster gets this package's code, under its import name, so its workers run the driver's version
+        (shipped,) = options["runtime_env"]["py_modules"]
+        shipped = Path(shipped)
+        assert shipped.name == "stancemap"
+        source = Path(engine.__file__).resolve().parent
+        assert (shipped / "cli.py").read_bytes() == (source / "cli.py").read_bytes()
+        assert (shipped / "models" / "stance-minilm" / "stance.safetensors").exists()  # the stance workers load it
+        assert not list(shipped.rglob("__pycache__"))
 
 
 def test_a_ray_that_cannot_be_reached_is_one_clear_error(monkeypatch):

@@ -5,22 +5,22 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import cluster as cluster_stage
-from pipeline import embed as embed_stage
-from pipeline import ingest as ingest_stage
-from pipeline import label as label_stage
-from pipeline import report as report_stage
-from pipeline import segment as segment_stage
-from pipeline.config import Layout, Params, SegmentParams, load_params
-from pipeline.errors import ConfigError
-from pipeline.ingest import expand_inputs, ingest
-from pipeline.report import data as pagedata
-from pipeline.report.figures import hover_text, reply_graph, stance_map, threads_chart
-from pipeline.report.graph import cluster_replies, reply_edges, reply_nodes
-from pipeline.report.provenance import author_names, run_date
-from pipeline.report.render import build_report, script_json, web_url
-from pipeline.schemas import ARTIFACTS
-from pipeline.segment import load_nlp, segment
+from stancemap import cluster as cluster_stage
+from stancemap import embed as embed_stage
+from stancemap import ingest as ingest_stage
+from stancemap import label as label_stage
+from stancemap import report as report_stage
+from stancemap import segment as segment_stage
+from stancemap.config import Layout, Params, SegmentParams, load_params
+from stancemap.errors import ConfigError
+from stancemap.ingest import expand_inputs, ingest
+from stancemap.report import data as pagedata
+from stancemap.report.figures import hover_text, reply_graph, stance_map, threads_chart
+from stancemap.report.graph import cluster_replies, reply_edges, reply_nodes
+from stancemap.report.provenance import author_names, run_date
+from stancemap.report.render import build_report, script_json, web_url
+from stancemap.schemas import ARTIFACTS
+from stancemap.segment import load_nlp, segment
 from tests.conftest import TOPICS, FakeEmbedder, write_jsonl
 
 HOSTILE = [
@@ -290,9 +290,9 @@ def test_without_sides_the_reply_detector_counts_rebuttals():
         },
         schema_overrides={"quotes": pl.List(pl.Struct({"start": pl.Int32, "end": pl.Int32, "quoted_id": pl.Utf8}))},
     )
-    from pipeline.report.render import rebutting_comments
-    from pipeline.stance.replies import reply_edges as detect
-    from pipeline.stance.stage import replies_table
+    from stancemap.report.render import rebutting_comments
+    from stancemap.stance.replies import reply_edges as detect
+    from stancemap.stance.stage import replies_table
 
     rebutting = rebutting_comments(replies_table(comments, detect(comments)))
     assert rebutting == {"b"}
@@ -310,10 +310,10 @@ def test_the_reports_rebuttals_follow_the_stance_stages_reply_prior(tmp_path):
     """The bug this guards: stance.reply_prior moved the sides but not the report's rebuttals, since
     the report reran the reply detector at its own default prior. Now the stance stage writes the
     replies table and the report counts its rebut edges, so both move together."""
-    from pipeline.config import StanceParams
-    from pipeline.io import read_table, write_table
-    from pipeline.schemas import CLUSTERS, LABELS
-    from pipeline.stance import stage as stance_stage
+    from stancemap.config import StanceParams
+    from stancemap.io import read_table, write_table
+    from stancemap.schemas import CLUSTERS, LABELS
+    from stancemap.stance import stage as stance_stage
 
     texts = [
         "Distillation of a rival's model is theft of its work.",
@@ -368,7 +368,7 @@ def test_the_reports_rebuttals_follow_the_stance_stages_reply_prior(tmp_path):
 
 
 def test_the_report_never_runs_the_reply_detector():
-    from pipeline.report import render
+    from stancemap.report import render
 
     for module in Path(render.__file__).parent.glob("*.py"):
         text = module.read_text(encoding="utf-8")
@@ -458,7 +458,7 @@ def test_hostile_pipeline_run_gives_an_inert_report_with_provenance(tmp_path, mo
 def test_report_cli_takes_threads_and_sources(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from stancemap.cli import app
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     at = hostile_run(tmp_path)

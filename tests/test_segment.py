@@ -3,11 +3,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import SegmentParams
-from pipeline.ingest import expand_inputs, ingest
-from pipeline.ingest.base import quote_spans
-from pipeline.schemas import COMMENTS
-from pipeline.segment import argues_something, load_nlp, own_regions, segment
+from stancemap.config import SegmentParams
+from stancemap.ingest import expand_inputs, ingest
+from stancemap.ingest.base import quote_spans
+from stancemap.schemas import COMMENTS
+from stancemap.segment import argues_something, load_nlp, own_regions, segment
 
 PARAMS = SegmentParams()
 
@@ -132,7 +132,7 @@ def test_seed_dumps_segment(seeds_dir, nlp):
 
 
 def test_missing_spacy_package_is_a_clear_error():
-    from pipeline.errors import StancemapError
+    from stancemap.errors import StancemapError
 
     with pytest.raises(StancemapError, match="not installed"):
         load_nlp("no_such_spacy_model_xyz")
@@ -161,7 +161,7 @@ TEXTS = (
 
 
 def test_cache_gives_the_same_claims_and_segments_only_new_comments(nlp, tmp_path):
-    from pipeline.segment import read_cache, segment_cached, write_cache
+    from stancemap.segment import read_cache, segment_cached, write_cache
 
     first = comments_of(*TEXTS[:2])
     cache: dict = {}
@@ -183,7 +183,7 @@ def test_cache_gives_the_same_claims_and_segments_only_new_comments(nlp, tmp_pat
 def test_cache_key_follows_text_quotes_skip_and_params():
     from dataclasses import replace
 
-    from pipeline.segment import comment_keys
+    from stancemap.segment import comment_keys
 
     base = comments_of(TEXTS[0], TEXTS[0])
     keys = comment_keys(base, PARAMS)
@@ -198,8 +198,8 @@ def test_cache_key_follows_text_quotes_skip_and_params():
 
 
 def test_run_writes_and_reuses_the_cache(tmp_path):
-    from pipeline.io import write_table
-    from pipeline.segment import run
+    from stancemap.io import write_table
+    from stancemap.segment import run
 
     comments = tmp_path / "comments.parquet"
     write_table(comments_of(*TEXTS), comments, "comments")

@@ -2,12 +2,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.cluster import reassign_noise, side_keys, split_by_side
-from pipeline.config import StanceParams
-from pipeline.io import read_table, write_table
-from pipeline.stance.data import negate, read_stance_csv, topics_of, training_pairs, vast_split
-from pipeline.stance.stage import run as stance_run
-from pipeline.stance.stage import side, sides, stances
+from stancemap.cluster import reassign_noise, side_keys, split_by_side
+from stancemap.config import StanceParams
+from stancemap.io import read_table, write_table
+from stancemap.stance.data import negate, read_stance_csv, topics_of, training_pairs, vast_split
+from stancemap.stance.stage import run as stance_run
+from stancemap.stance.stage import side, sides, stances
 from tests.conftest import claims_frame, shared_path
 
 
@@ -116,9 +116,9 @@ def test_vast_dev_and_tune_are_disjoint_from_training_by_topic_and_text():
 
 @pytest.mark.slow
 def test_training_runs_saves_and_reloads(tmp_path):
-    from pipeline.stance.card import write_card
-    from pipeline.stance.model import StanceModel
-    from pipeline.stance.train import train
+    from stancemap.stance.card import write_card
+    from stancemap.stance.model import StanceModel
+    from stancemap.stance.train import train
 
     data = shared_path("eval")
     facts = train(data, tmp_path / "model", topics_of(data / "argkp" / "arguments_dev.csv"), epochs=1,
@@ -141,8 +141,8 @@ def test_committed_adapter_finds_sides_on_an_unseen_argkp_topic():
     """The real adapter on an ArgKP dev topic it never saw (the product's own stages end to end).
     Run alone the topic embeds in other batches than in the full evaluation, so the clusters move
     a little: measured alone, purity 0.80; in the full run 0.878, stance accuracy 0.714."""
-    from pipeline.config import load_params
-    from pipeline.evaluate.argkp import evaluate, product_stance
+    from stancemap.config import load_params
+    from stancemap.evaluate.argkp import evaluate, product_stance
     from tests.conftest import REPO
 
     params = load_params(REPO / "params.yaml")

@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline import engine
-from pipeline.config import StanceParams, load_params
-from pipeline.errors import ConfigError, StancemapError
-from pipeline.stance.backends import load_stance_model, pair_order
+from stancemap import engine
+from stancemap.config import StanceParams, load_params
+from stancemap.errors import ConfigError, StancemapError
+from stancemap.stance.backends import load_stance_model, pair_order
 from tests.conftest import REPO
 
 # Ray Data reads deprecated settings of its own when it copies its context
@@ -51,7 +51,7 @@ PAIRS = ([p for p in PROPOSITIONS for _ in CLAIMS], CLAIMS * len(PROPOSITIONS))
 @pytest.fixture(scope="session")
 def stance_folder(tmp_path_factory):
     """An untrained stance model (the bundled MiniLM, a seeded random head), saved as training saves one."""
-    from pipeline.stance.model import StanceModel
+    from stancemap.stance.model import StanceModel
 
     folder = tmp_path_factory.mktemp("stance-untrained")
     StanceModel(None).save(folder, {"note": "untrained, for tests"})
@@ -65,14 +65,14 @@ def onnx_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def onnx_model(stance_folder, onnx_root):
-    from pipeline.stance.onnx import OnnxStanceModel
+    from stancemap.stance.onnx import OnnxStanceModel
 
     return OnnxStanceModel(stance_folder, root=onnx_root)
 
 
 @pytest.fixture(scope="session")
 def torch_model(stance_folder):
-    from pipeline.stance.model import StanceModel
+    from stancemap.stance.model import StanceModel
 
     return StanceModel(stance_folder)
 
@@ -82,8 +82,8 @@ def test_the_float_graph_is_the_torch_model(stance_folder, onnx_model, torch_mod
     """Before quantising: token types, masked mean pooling, head and softmax exactly as StanceModel."""
     import onnxruntime as ort
 
-    from pipeline.embed_onnx import session_options
-    from pipeline.stance.onnx import export_fp32
+    from stancemap.embed_onnx import session_options
+    from stancemap.stance.onnx import export_fp32
 
     export_fp32(stance_folder, tmp_path / "fp32.onnx")
     session = ort.InferenceSession(str(tmp_path / "fp32.onnx"), session_options(), providers=["CPUExecutionProvider"])
@@ -113,7 +113,7 @@ def test_int8_probabilities_are_close_to_torch(onnx_model, torch_model):
 def test_the_built_file_is_reused_and_named_by_the_model(onnx_model, onnx_root, stance_folder, monkeypatch, tmp_path):
     import shutil
 
-    import pipeline.stance.onnx as module
+    import stancemap.stance.onnx as module
 
     built = onnx_model.path.stat().st_mtime_ns
     assert onnx_model.path.is_relative_to(onnx_root / "onnx") and onnx_model.path.name == "model.int8.onnx"
@@ -140,7 +140,7 @@ def test_the_built_file_is_reused_and_named_by_the_model(onnx_model, onnx_root, 
 def test_a_failed_build_leaves_no_file(stance_folder, tmp_path, monkeypatch):
     import onnxruntime.quantization
 
-    from pipeline.stance.onnx import OnnxStanceModel
+    from stancemap.stance.onnx import OnnxStanceModel
 
     def half_written(source, target, **kwargs):
         with open(target, "wb") as handle:
@@ -170,7 +170,7 @@ def test_batches_follow_pair_order_in_both_backends(onnx_model, torch_model, mon
 
 @pytest.mark.slow
 def test_onnx_output_is_the_same_with_any_number_of_threads(onnx_model, stance_folder, onnx_root):
-    from pipeline.stance.onnx import OnnxStanceModel
+    from stancemap.stance.onnx import OnnxStanceModel
 
     one = OnnxStanceModel(stance_folder, threads=1, root=onnx_root)
     assert one.threads == 1 and onnx_model.threads == max(1, len(os.sched_getaffinity(0)))
@@ -185,8 +185,8 @@ def test_onnx_output_is_the_same_with_any_number_of_threads(onnx_model, stance_f
 def test_the_factory_picks_the_backend(stance_folder, onnx_model, onnx_root):
     import torch
 
-    from pipeline.stance.model import StanceModel
-    from pipeline.stance.onnx import OnnxStanceModel
+    from stancemap.stance.model import StanceModel
+    from stancemap.stance.onnx import OnnxStanceModel
 
     made = load_stance_model(StanceParams(adapter=str(stance_folder), backend="onnx"), threads=1, root=onnx_root)
     assert isinstance(made, OnnxStanceModel) and made.path == onnx_model.path and made.threads == 1
@@ -211,7 +211,7 @@ def test_the_backend_param_is_checked():
 
 
 def test_missing_onnxruntime_is_a_clear_error(monkeypatch, tmp_path):
-    from pipeline.stance.onnx import OnnxStanceModel
+    from stancemap.stance.onnx import OnnxStanceModel
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
     with pytest.raises(StancemapError, match=r"stance.backend=onnx needs the onnxruntime package: pip install onnx"):
@@ -220,7 +220,7 @@ def test_missing_onnxruntime_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_importing_the_backends_loads_and_builds_nothing(tmp_path):
     code = (
-        "import sys, pipeline.stance.backends, pipeline.stance.onnx; "
+        "import sys, stancemap.stance.backends, stancemap.stance.onnx; "
         "print(sorted({'onnx', 'onnxruntime', 'torch', 'transformers'} & set(sys.modules)))"
     )
     env = {**os.environ, "STANCEMAP_CACHE_DIR": str(tmp_path)}
@@ -281,7 +281,7 @@ def test_ray_stance_gives_the_local_bytes_across_many_blocks(ray_local, monkeypa
 
 @pytest.mark.slow
 def test_ray_stance_with_the_onnx_model_matches_local_byte_for_byte(ray_local, stance_folder, onnx_root, monkeypatch):
-    from pipeline.stance.onnx import OnnxStanceModel
+    from stancemap.stance.onnx import OnnxStanceModel
 
     monkeypatch.setattr(engine, "STANCE_BATCH_ROWS", 16)
     params = StanceParams(adapter=str(stance_folder), backend="onnx", batch_size=8)
@@ -308,8 +308,8 @@ def test_ray_stance_errors_and_empty_input(ray_local, tmp_path):
 @pytest.mark.slow
 def test_the_stance_stage_under_ray_writes_the_local_table(ray_local, tmp_path):
     """`stancemap stance --engine ray` with the committed model: the same stances file, byte for byte."""
-    from pipeline.io import write_table
-    from pipeline.stance.stage import run as stance_run
+    from stancemap.io import write_table
+    from stancemap.stance.stage import run as stance_run
     from tests.conftest import claims_frame
 
     claims = claims_frame(*CLAIMS)

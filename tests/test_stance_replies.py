@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.config import StanceParams, load_params
-from pipeline.errors import ConfigError, InputError, StancemapError
-from pipeline.evaluate import replies as evaluation
-from pipeline.io import read_table, write_table
-from pipeline.schemas import CLAIMS, COMMENTS, REPLIES, SchemaError
-from pipeline.stance.replies import negation_mirror, rebuttal, reply_edges, sides_toward_opening_post
-from pipeline.stance.stage import run as stance_run
+from stancemap.cli import app
+from stancemap.config import StanceParams, load_params
+from stancemap.errors import ConfigError, InputError, StancemapError
+from stancemap.evaluate import replies as evaluation
+from stancemap.io import read_table, write_table
+from stancemap.schemas import CLAIMS, COMMENTS, REPLIES, SchemaError
+from stancemap.stance.replies import negation_mirror, rebuttal, reply_edges, sides_toward_opening_post
+from stancemap.stance.stage import run as stance_run
 from tests.conftest import shared_path
 
 
@@ -212,7 +212,7 @@ def stage_inputs(tmp_path, table: pl.DataFrame = DEBATE):
 
 
 def test_stage_writes_the_replies_it_takes_sides_from(tmp_path, monkeypatch):
-    import pipeline.stance.replies as detector
+    import stancemap.stance.replies as detector
 
     claims_path, comments_path, out, replies_out = stage_inputs(tmp_path)
     calls = []

@@ -31,9 +31,9 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from pipeline.config import Params
-from pipeline.errors import InputError, StancemapError
-from pipeline.schemas import COMMENTS
+from stancemap.config import Params
+from stancemap.errors import InputError, StancemapError
+from stancemap.schemas import COMMENTS
 
 METRICS = ("ari", "nmi", "coverage", "stance_purity", "stance_accuracy")
 FILES = {
@@ -222,9 +222,9 @@ def evaluate(
     """Per-topic scores of segment -> embed -> cluster with `params`, and their mean.
     `topics` keeps only those topics (all when None); `predict_stance` fills stance_accuracy;
     `cache` (an embed cache, filled as it goes) lets repeated runs embed each text once."""
-    from pipeline.cluster import assign
-    from pipeline.embed import SentenceTransformerEmbedder, embed
-    from pipeline.segment import load_nlp, segment
+    from stancemap.cluster import assign
+    from stancemap.embed import SentenceTransformerEmbedder, embed
+    from stancemap.segment import load_nlp, segment
 
     chosen = load_split(data_dir, split)
     if topics is not None:
@@ -279,7 +279,7 @@ def _stance_table(claims: pl.DataFrame, stances) -> pl.DataFrame | None:
     """Per-claim stances (1 / -1 / 0) as the stances table the cluster stage reads."""
     if stances is None:
         return None
-    from pipeline.schemas import STANCES
+    from stancemap.schemas import STANCES
 
     names = {1: "pro", -1: "con", 0: "neither"}
     return pl.DataFrame(
@@ -295,7 +295,7 @@ def _stance_table(claims: pl.DataFrame, stances) -> pl.DataFrame | None:
 
 def product_stance(params: Params):
     """The product's stance stage as a predictor: the topic is the proposition."""
-    from pipeline.stance.stage import load_model, sides
+    from stancemap.stance.stage import load_model, sides
 
     model = load_model(params.stance)
 
@@ -342,7 +342,7 @@ def run(
 ) -> dict:
     result = evaluate(data_dir, split, params, embedder, product_stance(params) if with_stance else None)
     if out is not None:
-        from pipeline.io import write_json
+        from stancemap.io import write_json
 
         write_json(result, out)
     return result

@@ -1,10 +1,10 @@
-"""Score the reply-structure stance (pipeline.stance.replies) against ChangeMyView "modes" threads.
+"""Score the reply-structure stance (stancemap.stance.replies) against ChangeMyView "modes" threads.
 
 Each `<name>.xml` holds a `<title>`, the `<OP>` post and `<reply>` posts in order; every argument
 unit (`<claim>`, `<premise>`) may carry `rel` (agreement, rebuttal, undercutter, support, ...) and
 `ref`, the unit it relates to ("title", or ids joined by "_", possibly in an earlier post). The
 relations live only in the XML (the .ann files have spans without them), so this module reads the
-XML, and leaves `.txt/.ann/.metadata` to `pipeline.evaluate.segments`.
+XML, and leaves `.txt/.ann/.metadata` to `stancemap.evaluate.segments`.
 
 The threads are dialogues: each reply answers the post before it. They become a comments table as
 the Reddit reader would give it: the OP's text first (top level), the first reply top level too,
@@ -37,12 +37,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.config import StanceParams
-from pipeline.errors import InputError, StancemapError
-from pipeline.ingest.base import Comment, depths
-from pipeline.ingest.quotes import link_quotes
-from pipeline.schemas import COMMENTS
-from pipeline.stance.replies import reply_edges, sides_toward_opening_post
+from stancemap.config import StanceParams
+from stancemap.errors import InputError, StancemapError
+from stancemap.ingest.base import Comment, depths
+from stancemap.ingest.quotes import link_quotes
+from stancemap.schemas import COMMENTS
+from stancemap.stance.replies import reply_edges, sides_toward_opening_post
 
 ATTACKS = frozenset(
     {
@@ -321,7 +321,7 @@ def table(result: dict) -> str:
 def run(folder: str | Path, params: StanceParams, out: str | Path | None = None) -> dict:
     result = evaluate(folder, params)
     if out is not None:
-        from pipeline.io import write_json
+        from stancemap.io import write_json
 
         write_json(result, out)
     return result

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.config import SegmentParams
-from pipeline.errors import InputError, StancemapError
-from pipeline.ingest.base import quote_spans
-from pipeline.schemas import COMMENTS
+from stancemap.config import SegmentParams
+from stancemap.errors import InputError, StancemapError
+from stancemap.ingest.base import quote_spans
+from stancemap.schemas import COMMENTS
 
 GOLD_KINDS = ("main_claim", "claim", "premise")
 
@@ -141,7 +141,7 @@ def comments_table(thread: Thread) -> pl.DataFrame:
 
 
 def predicted_units(thread: Thread, nlp, params: SegmentParams) -> list[tuple[int, int]]:
-    from pipeline.segment import segment
+    from stancemap.segment import segment
 
     comments = comments_table(thread)
     claims = segment(comments, nlp, params)
@@ -199,7 +199,7 @@ def score(pred: list[tuple[int, int]], gold: list[tuple[int, int]]) -> dict[str,
 
 def evaluate(folder: str | Path, params: SegmentParams) -> dict:
     """Per-thread scores for the product's segmentation and the sentence baseline, and means."""
-    from pipeline.segment import load_nlp
+    from stancemap.segment import load_nlp
 
     threads = load_folder(folder)
     nlp = load_nlp(params.spacy_model)
@@ -235,7 +235,7 @@ def table(result: dict) -> str:
 def run(folder: str | Path, params: SegmentParams, out: str | Path | None = None) -> dict:
     result = evaluate(folder, params)
     if out is not None:
-        from pipeline.io import write_json
+        from stancemap.io import write_json
 
         write_json(result, out)
     return result

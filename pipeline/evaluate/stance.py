@@ -2,7 +2,7 @@
 
 Every row is read by the product's own stance model with its own params (`stance.adapter`,
 `stance.min_confidence`, `stance.batch_size`), and the model's side comes from the stance stage's
-own rule (`pipeline.stance.stage.sides`): there is no special path for benchmark files. Scores,
+own rule (`stancemap.stance.stage.sides`): there is no special path for benchmark files. Scores,
 per file and per (file, proposition):
 
 - n: rows scored;
@@ -27,9 +27,9 @@ from typing import Protocol
 
 import numpy as np
 
-from pipeline.errors import InputError
-from pipeline.stance.data import LABEL_INDEX, Pair, read_stance_csv
-from pipeline.stance.train import macro_f1
+from stancemap.errors import InputError
+from stancemap.stance.data import LABEL_INDEX, Pair, read_stance_csv
+from stancemap.stance.train import macro_f1
 
 METRICS = ("n", "accuracy", "macro_f1", "side_precision", "side_recall")
 SIDES = (LABEL_INDEX["pro"], LABEL_INDEX["con"])
@@ -62,8 +62,8 @@ def predict_labels(
     pairs: Sequence[Pair], model: Predictor, min_confidence: float, batch_size: int = 64, description: str = ""
 ) -> np.ndarray:
     """The model's label (0 pro, 1 con, 2 neither) per pair, by the stance stage's own rule."""
-    from pipeline.progress import track
-    from pipeline.stance.stage import sides
+    from stancemap.progress import track
+    from stancemap.stance.stage import sides
 
     labels = np.zeros(len(pairs), dtype=int)
     step = max(CHUNK, batch_size)
@@ -153,13 +153,13 @@ def table(result: dict) -> str:
 def run(paths: Sequence[str | Path], params, out: str | Path | None = None, model: Predictor | None = None) -> dict:
     """Read every file first (a bad one fails before the model loads), score them with the model of
     `params.adapter` (StanceParams), and write the scores and the params used to `out` as JSON."""
-    from pipeline.progress import say
-    from pipeline.stance.stage import adapter_path
+    from stancemap.progress import say
+    from stancemap.stance.stage import adapter_path
 
     files = read_files(paths)
     folder = adapter_path(params.adapter)
     if model is None:
-        from pipeline.stance.model import StanceModel
+        from stancemap.stance.model import StanceModel
 
         model = StanceModel(folder)
     rows = sum(len(pairs) for pairs in files.values())
@@ -173,7 +173,7 @@ def run(paths: Sequence[str | Path], params, out: str | Path | None = None, mode
     }
     result["mean_over"] = "all rows of all files, pooled"
     if out is not None:
-        from pipeline.io import write_json
+        from stancemap.io import write_json
 
         write_json(result, out)
     return result

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.errors import InputError, StancemapError
-from pipeline.ingest.base import Comment, Context, Reader, Thread, check_tree, depths, gunzip, inner_suffix
-from pipeline.ingest.duplicates import find_duplicates
-from pipeline.ingest.hn import HackerNewsReader
-from pipeline.ingest.jsonl import JsonlReader
-from pipeline.ingest.plaintext import PlainTextReader
-from pipeline.ingest.quotes import link_quotes, own_text
-from pipeline.ingest.reddit import RedditReader
-from pipeline.ingest.table import CsvReader, ParquetReader
-from pipeline.io import write_table, write_text
-from pipeline.schemas import COMMENTS, SOURCES, THREADS
+from stancemap.errors import InputError, StancemapError
+from stancemap.ingest.base import Comment, Context, Reader, Thread, check_tree, depths, gunzip, inner_suffix
+from stancemap.ingest.duplicates import find_duplicates
+from stancemap.ingest.hn import HackerNewsReader
+from stancemap.ingest.jsonl import JsonlReader
+from stancemap.ingest.plaintext import PlainTextReader
+from stancemap.ingest.quotes import link_quotes, own_text
+from stancemap.ingest.reddit import RedditReader
+from stancemap.ingest.table import CsvReader, ParquetReader
+from stancemap.io import write_table, write_text
+from stancemap.schemas import COMMENTS, SOURCES, THREADS
 
 # order matters where endings overlap: specific formats sniff first, generic ones last
 READERS: dict[str, Reader] = {

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from pipeline.errors import InputError
+from stancemap.errors import InputError
 
 # ">" or its HTML escape, as pasted from pages and some exports
 QUOTE_LINE = re.compile(r"^[ \t]*(?:>|&gt;).*$", re.MULTILINE)
@@ -71,7 +71,7 @@ class Context:
 
 class Reader(Protocol):
     """A source format. Adding a format is one module with one class of this shape, registered
-    in `pipeline.ingest.READERS`."""
+    in `stancemap.ingest.READERS`."""
 
     name: str  # short name used by --format and as the comment id prefix
     suffixes: tuple[str, ...]  # file endings (after any .gz) this reader claims when sniff agrees

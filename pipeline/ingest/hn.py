@@ -28,8 +28,8 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
-from pipeline.errors import InputError
-from pipeline.ingest.base import Comment, Context, Parsed, Thread, decode, deleted, ident, inner_suffix, parse_time
+from stancemap.errors import InputError
+from stancemap.ingest.base import Comment, Context, Parsed, Thread, decode, deleted, ident, inner_suffix, parse_time
 
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 STORY_TYPES = {"story", "poll", "job"}

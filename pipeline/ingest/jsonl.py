@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.errors import InputError
-from pipeline.ingest.base import Context, Parsed, decode
-from pipeline.ingest.records import comment_from_record
+from stancemap.errors import InputError
+from stancemap.ingest.base import Context, Parsed, decode
+from stancemap.ingest.records import comment_from_record
 
 
 class JsonlReader:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.ingest.base import Comment, Context, Parsed, decode, thread_name
+from stancemap.ingest.base import Comment, Context, Parsed, decode, thread_name
 
 
 class PlainTextReader:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.ingest.base import Comment, quote_spans
+from stancemap.ingest.base import Comment, quote_spans
 
 MIN_QUOTE_CHARS = 12  # shorter quotes ("> yes") match too much to link
 FUZZY_CUTOFF = 90.0

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import StancemapError
-from pipeline.ingest.base import Comment, deleted, ident, parse_time, thread_name
+from stancemap.errors import StancemapError
+from stancemap.ingest.base import Comment, deleted, ident, parse_time, thread_name
 
 FIELDS = ("id", "text", "parent", "author", "time", "thread", "url", "score")
 REQUIRED = ("id", "text")

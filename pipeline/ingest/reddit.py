@@ -27,8 +27,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.errors import InputError
-from pipeline.ingest.base import Comment, Context, Parsed, Thread, decode, epoch
+from stancemap.errors import InputError
+from stancemap.ingest.base import Comment, Context, Parsed, Thread, decode, epoch
 
 SITE = "https://www.reddit.com"
 GONE = {"[deleted]", "[removed]", "[ Removed by Reddit ]"}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.errors import InputError
-from pipeline.ingest.base import Context, Parsed, decode
-from pipeline.ingest.records import comment_from_record, missing_required
+from stancemap.errors import InputError
+from stancemap.ingest.base import Context, Parsed, decode
+from stancemap.ingest.records import comment_from_record, missing_required
 
 _HEADER_NAME = re.compile(rb'^\s*"?[A-Za-z_][\w .-]{0,63}"?\s*$')
 _SYSTEM = (KeyboardInterrupt, SystemExit, GeneratorExit)

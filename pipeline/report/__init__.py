@@ -1,5 +1,5 @@
 """Report: claims, comments, clusters and labels -> one self-contained HTML stance map."""
 
-from pipeline.report.render import build_report, run
+from stancemap.report.render import build_report, run
 
 __all__ = ["build_report", "run"]

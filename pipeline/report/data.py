@@ -11,7 +11,7 @@ import hashlib
 
 import polars as pl
 
-from pipeline.report.figures import colour
+from stancemap.report.figures import colour
 
 UNCLUSTERED = "Unclustered"
 

@@ -12,9 +12,9 @@ from importlib import metadata
 
 import polars as pl
 
-from pipeline import __version__
-from pipeline.config import Params
-from pipeline.errors import ConfigError
+from stancemap import __version__
+from stancemap.config import Params
+from stancemap.errors import ConfigError
 
 # the packages whose versions decide what the report shows
 PACKAGES = [

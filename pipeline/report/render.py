@@ -16,12 +16,12 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from pipeline import __version__
-from pipeline.config import Params
-from pipeline.io import read_table, write_json, write_text
-from pipeline.report import data as pagedata
-from pipeline.report import graph, provenance
-from pipeline.report.figures import reply_graph, stance_map, threads_chart
+from stancemap import __version__
+from stancemap.config import Params
+from stancemap.io import read_table, write_json, write_text
+from stancemap.report import data as pagedata
+from stancemap.report import graph, provenance
+from stancemap.report.figures import reply_graph, stance_map, threads_chart
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _WEB = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
@@ -53,7 +53,7 @@ def sides_note(stance, found: bool = False) -> str:
 def measured_note(stance) -> str | None:
     """How the stance model's sides were measured, from the model folder's scores.json (written by
     bench/stance_eval.py on sets it never trained or was tuned on); None when not measured."""
-    from pipeline.stance.stage import adapter_path
+    from stancemap.stance.stage import adapter_path
 
     path = adapter_path(stance.adapter) / "scores.json"
     if not path.exists():
@@ -114,7 +114,7 @@ def web_url(url: object) -> bool:
 
 
 def _asset(name: str) -> str:
-    return resources.files("pipeline.report").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("stancemap.report").joinpath(name).read_text(encoding="utf-8")
 
 
 def _figure_json(fig) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.config import StanceParams
-from pipeline.errors import StancemapError
+from stancemap.config import StanceParams
+from stancemap.errors import StancemapError
 
 BACKENDS = ("torch", "onnx")
 
@@ -25,17 +25,17 @@ def load_stance_model(params: StanceParams, threads: int | None = None, root: Pa
     the ONNX file is built once per machine."""
     if params.backend not in BACKENDS:
         raise StancemapError(f"stance.backend: must be one of {', '.join(BACKENDS)}, got {params.backend!r}")
-    from pipeline.stance.stage import adapter_path
+    from stancemap.stance.stage import adapter_path
 
     folder = adapter_path(params.adapter)
     if params.backend == "onnx":
-        from pipeline.stance.onnx import OnnxStanceModel
+        from stancemap.stance.onnx import OnnxStanceModel
 
         return OnnxStanceModel(folder, threads=threads, root=root)
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    from pipeline.stance.model import StanceModel
+    from stancemap.stance.model import StanceModel
 
     return StanceModel(folder)

@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import InputError
+from stancemap.errors import InputError
 
 LABELS = ("pro", "con", "neither")
 LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import StancemapError
+from stancemap.errors import StancemapError
 
 WEIGHTS_FILE = "stance.safetensors"
 CONFIG_FILE = "stance_config.json"

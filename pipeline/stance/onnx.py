@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.embed_onnx import (
+from stancemap.embed_onnx import (
     MODEL_FILE,
     OPSET,
     build_once,
@@ -34,9 +34,9 @@ from pipeline.embed_onnx import (
     needs_reduce_range,
     session_options,
 )
-from pipeline.errors import StancemapError
-from pipeline.stance.backends import pair_order
-from pipeline.stance.model import CLASSES, CONFIG_FILE, WEIGHTS_FILE, base_path
+from stancemap.errors import StancemapError
+from stancemap.stance.backends import pair_order
+from stancemap.stance.model import CLASSES, CONFIG_FILE, WEIGHTS_FILE, base_path
 
 # names how the file is made; part of the model id, so a new recipe never reuses an old file
 RECIPE = "stance-onnx-int8-r1"
@@ -91,7 +91,7 @@ def export_fp32(folder: Path, path: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    from pipeline.stance.model import StanceModel
+    from stancemap.stance.model import StanceModel
 
     stance = StanceModel(folder)
     # the same weights in an encoder with eager attention, which traces to plain MatMul/Softmax that

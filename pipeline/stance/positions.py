@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipeline.schemas import POSITIONS, SIDES
-from pipeline.stance.stage import sides as side_rule
+from stancemap.schemas import POSITIONS, SIDES
+from stancemap.stance.stage import sides as side_rule
 
 # a claim opening with one of these leans on its context ("That's why ...", "I'll vote ...", "It
 # isn't ..."), so it cannot state a topic's position on its own
@@ -197,8 +197,8 @@ def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, m
     """The positions stage: with no `stance.propositions` and `stance.fallback: found`, find each
     topic's proposition and every claim's side toward it; otherwise write both tables empty (sides
     then come from the stance stage). `params` is the stance section."""
-    from pipeline.io import read_table, write_table
-    from pipeline.progress import say
+    from stancemap.io import read_table, write_table
+    from stancemap.progress import say
 
     if params.propositions or params.fallback != "found":
         why = "stance.propositions is set" if params.propositions else f"stance.fallback is {params.fallback}"
@@ -214,7 +214,7 @@ def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, m
     vectors = vectors_table["vector"].to_numpy()[rows]
     reply_table = read_table(replies, "replies") if replies is not None else None
     if model is None:
-        from pipeline.stance.stage import load_model
+        from stancemap.stance.stage import load_model
 
         model = load_model(params, engine, address)
     positions, sides = find_positions(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.ingest.quotes import normalise, own_text
+from stancemap.ingest.quotes import normalise, own_text
 
 # evidence weights, in log odds of a rebuttal (positive) against agreement (negative)
 WEIGHTS = {

@@ -11,24 +11,31 @@ empty and the positions stage gives sides after clustering; with `none` there ar
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from pipeline.config import StanceParams
-from pipeline.io import read_table, write_table
-from pipeline.progress import say
-from pipeline.schemas import STANCES
+from stancemap.config import StanceParams
+from stancemap.io import read_table, write_table
+from stancemap.progress import say
+from stancemap.schemas import STANCES
 
-REPO = Path(__file__).resolve().parents[2]
+BUNDLED = "bundled"  # stance.adapter naming the model that ships inside the package
+BUNDLED_NAME = "stance-minilm"
+
+
+def bundled_adapter() -> Path:
+    """The folder of the stance model shipped as package data (`stancemap/models/stance-minilm`)."""
+    return Path(str(resources.files("stancemap").joinpath("models", BUNDLED_NAME)))
 
 
 def adapter_path(name: str) -> Path:
-    """`stance.adapter` as given when it exists, else relative to the repository (where the
-    trained adapter is committed), so `stancemap run --workdir elsewhere` finds it too."""
-    path = Path(name)
-    return path if path.is_absolute() or path.exists() else REPO / path
+    """`stance.adapter` as a folder: `bundled` is the model inside the installed package (found the
+    same way from a wheel or a source checkout); anything else is a folder path, e.g. one written by
+    `stancemap train-stance`."""
+    return bundled_adapter() if name == BUNDLED else Path(name)
 
 
 def sides(probs: np.ndarray, min_confidence: float) -> list[str]:
@@ -62,7 +69,7 @@ def load_model(params: StanceParams, engine: str = "local", address: str | None 
     (pipeline/engine.py:score_stance, the same bytes as here)."""
     if engine == "ray":
         return RayScorer(params, address)
-    from pipeline.stance.backends import load_stance_model
+    from stancemap.stance.backends import load_stance_model
 
     return load_stance_model(params)
 
@@ -76,8 +83,8 @@ class RayScorer:
 
         import torch
 
-        from pipeline.engine import score_stance
-        from pipeline.stance.backends import load_stance_model
+        from stancemap.engine import score_stance
+        from stancemap.stance.backends import load_stance_model
 
         # torch's sums depend on its thread count: workers use this process's, so the bytes match a
         # local run on this machine (the int8 ONNX model is the same on any thread count)
@@ -95,7 +102,7 @@ def reply_stances(
     where no reply takes a side has no sides at all: its opening post is not "pro" toward itself
     (that would read as a position, and a question takes none). `edges`: `reply_edges(comments,
     params.reply_prior)` when the caller has them already (run() computes them once)."""
-    from pipeline.stance.replies import opening_posts, reply_edges, sides_toward_opening_post
+    from stancemap.stance.replies import opening_posts, reply_edges, sides_toward_opening_post
 
     if edges is None:
         edges = reply_edges(comments, params.reply_prior)
@@ -122,7 +129,7 @@ def replies_table(comments: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """The REPLIES table (pipeline/schemas.py) from `reply_edges` output: one row per reply the
     detector scored (rebut, agree or unknown), in comments-table order. Opening posts, replies to
     nothing known, and deleted or empty comments are not scored, so they have no row."""
-    from pipeline.schemas import REPLIES
+    from stancemap.schemas import REPLIES
 
     own_parent = dict(comments.select("comment_id", "parent_id").iter_rows())
     scored = edges.filter(pl.col("relation").is_in(["rebut", "agree", "unknown"]))
@@ -143,8 +150,8 @@ def _reply_edges(
 ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """(comments, reply edges at params.reply_prior), each None when this run needs neither: the
     edges are computed once, for the sides and for the replies table."""
-    from pipeline.errors import StancemapError
-    from pipeline.stance.replies import reply_edges
+    from stancemap.errors import StancemapError
+    from stancemap.stance.replies import reply_edges
 
     if replies_out is not None and comments_path is None:
         raise StancemapError(f"{replies_out}: the replies table needs the comments table (--comments)")

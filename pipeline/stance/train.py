@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.progress import say, track
-from pipeline.stance.data import VAST, Pair, read_stance_csv, training_pairs, vast_split
-from pipeline.stance.model import StanceModel
+from stancemap.progress import say, track
+from stancemap.stance.data import VAST, Pair, read_stance_csv, training_pairs, vast_split
+from stancemap.stance.model import StanceModel
 
 TUNE_FILES = (
     Path("stance") / "semeval2016" / "dev.csv",
