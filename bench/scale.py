@@ -322,7 +322,10 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
         "embed-real": embed_real,
         "embed-recombined": embed_recombined,
         "stance": lambda: stance.run(p.stance, at.claims, at.stances, comments_path=at.comments),
-        "cluster": lambda: cluster.run(p.cluster, p.seed, at.embeddings, at.clusters, at.stances, at.cluster_state),
+        "cluster": lambda: cluster.run(
+            p.cluster, seed=p.seed, embeddings=at.embeddings, out=at.clusters, stances=at.stances,
+            state=at.cluster_state,
+        ),
         "label": lambda: label.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels),
         "report": lambda: report.run(
             p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics, at.threads, at.sources
@@ -331,7 +334,8 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
 
 
 def stancemap_worker(spec: dict) -> dict:
-    from stancemap.config import Layout, load_params
+    from stancemap.config import load_params
+    from stancemap.stages import Layout
 
     p = load_params(spec["params"], spec["overrides"])
     at = Layout(Path(spec["workdir"]))

@@ -14,9 +14,10 @@ from typing import Annotated
 
 import typer
 
-from stancemap.config import Layout, Params, load_params
+from stancemap.config import Params, load_params
 from stancemap.errors import StancemapError
 from stancemap.progress import say, set_quiet
+from stancemap.stages import Layout
 
 app = typer.Typer(
     name="stancemap",
@@ -282,7 +283,10 @@ def cluster(
     from stancemap import cluster as stage
 
     p = _params(params, overrides)
-    stage.run(p.cluster, p.seed, embeddings, out, stances, state, full, split_sides=bool(p.stance.propositions))
+    stage.run(
+        p.cluster, seed=p.seed, embeddings=embeddings, out=out, stances=stances, state=state, full=full,
+        split_sides=bool(p.stance.propositions),
+    )
 
 
 @app.command(
@@ -373,11 +377,11 @@ def run(
             "cluster",
             lambda: cluster_stage.run(
                 p.cluster,
-                p.seed,
-                at.embeddings,
-                at.clusters,
-                at.stances,
-                at.cluster_state,
+                seed=p.seed,
+                embeddings=at.embeddings,
+                out=at.clusters,
+                stances=at.stances,
+                state=at.cluster_state,
                 split_sides=bool(p.stance.propositions),
             ),
         ),

@@ -534,18 +534,21 @@ def save_state(state: State, path: Path) -> None:
 
 def run(
     params: ClusterParams,
+    *,
     seed: int,
-    embeddings_path: str | Path,
+    embeddings: str | Path,
     out: str | Path,
-    stances_path: str | Path | None = None,
-    state_path: str | Path | None = None,
+    stances: str | Path | None = None,
+    state: str | Path | None = None,
     full: bool = False,
     split_sides: bool = True,
 ) -> pl.DataFrame:
-    embeddings = read_table(embeddings_path, "embeddings")
+    """Cluster the vectors in `embeddings` (split by side toward propositions from `stances` when
+    `split_sides`), write `out`, and keep the fit in `state` for reruns (`full`: refit anyway)."""
+    state_file = Path(state) if state else None
+    embeddings = read_table(embeddings, "embeddings")
     vectors = embeddings["vector"].to_numpy().astype(np.float32)
-    stances = read_table(stances_path, "stances") if stances_path is not None else None
-    state_file = Path(state_path) if state_path else None
+    stances = read_table(stances, "stances") if stances is not None else None
     previous = load_state(state_file)
     ids = embeddings["claim_id"].to_list()
     result = assign_incremental(vectors, ids, params, seed, stances, previous, full, split_sides)

@@ -8,7 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from stancemap.config import Layout
+from stancemap.stages import Layout
 from tests.conftest import chromium_path
 from tests.test_report import BIG, hostile_run
 

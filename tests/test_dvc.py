@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stancemap.config import Layout
+from stancemap.stages import Layout
 from tests.conftest import REPO
 
 DVC = str(Path(sys.executable).parent / "dvc")

@@ -6,8 +6,8 @@ import shutil
 import polars as pl
 import pytest
 
-from stancemap.config import Layout
 from stancemap.io import read_table
+from stancemap.stages import Layout
 from tests.conftest import REPO, run_pipeline
 
 pytestmark = pytest.mark.slow

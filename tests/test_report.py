@@ -11,7 +11,7 @@ from stancemap import ingest as ingest_stage
 from stancemap import label as label_stage
 from stancemap import report as report_stage
 from stancemap import segment as segment_stage
-from stancemap.config import Layout, Params, SegmentParams, load_params
+from stancemap.config import Params, SegmentParams, load_params
 from stancemap.errors import ConfigError
 from stancemap.ingest import expand_inputs, ingest
 from stancemap.report import data as pagedata
@@ -21,6 +21,7 @@ from stancemap.report.provenance import author_names, run_date
 from stancemap.report.render import build_report, script_json, web_url
 from stancemap.schemas import ARTIFACTS
 from stancemap.segment import load_nlp, segment
+from stancemap.stages import Layout
 from tests.conftest import TOPICS, FakeEmbedder, write_jsonl
 
 HOSTILE = [
@@ -99,7 +100,7 @@ def hostile_run(folder: Path, overrides: tuple[str, ...] = ()) -> Layout:
     ingest_stage.run([at.raw], at.comments, threads_out=at.threads, sources_out=at.sources)
     segment_stage.run(p.segment, at.comments, at.claims)
     embed_stage.run(p.embed, at.claims, at.embeddings, None, embedder=FakeEmbedder())
-    cluster_stage.run(p.cluster, p.seed, at.embeddings, at.clusters)
+    cluster_stage.run(p.cluster, seed=p.seed, embeddings=at.embeddings, out=at.clusters)
     label_stage.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels)
     report_stage.run(p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics, at.threads, at.sources)
     return at
