@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import importlib.util
 import json
 import math
@@ -42,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from stancemap.stages import RUN_STAGES
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "eval" / "argq30k" / "arg_quality_rank_30k.csv"
@@ -285,9 +288,8 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
     """The stages as `stancemap run` chains them, and the two `--million` steps that stand in for embedding."""
     import polars as pl
 
-    from stancemap import cluster, embed, ingest, label, report, segment
+    from stancemap import embed
     from stancemap.io import read_table
-    from stancemap.stance import stage as stance
 
     original = embed.make_embedder
     embed.make_embedder = lambda *a, **k: time_forward(original(*a, **k), forward)  # noqa: E731 (the model loads lazily)
@@ -301,7 +303,7 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
     def embed_real():  # --million: the real model on the ArgQ claims only; the cache keeps their vectors
         claims = claims_with_comment().filter(pl.col("comment") < spec["n_real"]).drop("comment")
         claims.write_parquet(real_claims)
-        embed.run(p.embed, real_claims, real_embeddings, at.embed_cache)
+        embed.run(p.embed, claims=real_claims, out=real_embeddings, cache=at.embed_cache)
 
     def embed_recombined():  # --million: the embed stage, with a stand-in for the forward pass
         real = claims_with_comment().filter(pl.col("comment") < spec["n_real"])
@@ -313,24 +315,11 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
         stand_in = Recombined(
             embed.model_id_for(p.embed), claims_with_comment(), np.load(spec["sources"]), means, p.seed
         )
-        embed.run(p.embed, at.claims, at.embeddings, at.embed_cache, embedder=stand_in)
+        embed.run(p.embed, claims=at.claims, out=at.embeddings, cache=at.embed_cache, embedder=stand_in)
 
-    return {
-        "ingest": lambda: ingest.run([at.raw], at.comments, "auto", at.threads, False, {}, at.sources),
-        "segment": lambda: segment.run(p.segment, at.comments, at.claims, at.segment_cache),
-        "embed": lambda: embed.run(p.embed, at.claims, at.embeddings, at.embed_cache),
-        "embed-real": embed_real,
-        "embed-recombined": embed_recombined,
-        "stance": lambda: stance.run(p.stance, at.claims, at.stances, comments_path=at.comments),
-        "cluster": lambda: cluster.run(
-            p.cluster, seed=p.seed, embeddings=at.embeddings, out=at.clusters, stances=at.stances,
-            state=at.cluster_state,
-        ),
-        "label": lambda: label.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels),
-        "report": lambda: report.run(
-            p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics, at.threads, at.sources
-        ),
-    }
+    # the stages `stancemap run` runs, from its own table; two more for --million
+    table = {stage.name: functools.partial(stage.run, p, at) for stage in RUN_STAGES}
+    return {**table, "embed-real": embed_real, "embed-recombined": embed_recombined}
 
 
 def stancemap_worker(spec: dict) -> dict:
@@ -453,8 +442,9 @@ def worker(spec_path: Path) -> None:
 # --- the runs
 
 
-STAGES = ["ingest", "segment", "embed", "stance", "cluster", "label", "report"]
-MILLION_STAGES = ["ingest", "segment", "embed-real", "embed-recombined", "stance", "cluster", "label", "report"]
+STAGES = [stage.name for stage in RUN_STAGES]
+MILLION = {"embed": ["embed-real", "embed-recombined"]}  # --million: the real model on part, a stand-in for the rest
+MILLION_STAGES = [step for name in STAGES for step in MILLION.get(name, [name])]
 
 
 class Bench:

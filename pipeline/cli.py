@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import sys
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from stancemap.config import Params, load_params
 from stancemap.errors import StancemapError
+from stancemap.evaluate.cli import evaluate_app
+from stancemap.options import (
+    Engine,
+    EngineOpt,
+    FormatOpt,
+    MapOpt,
+    OutOpt,
+    ParamsOpt,
+    RayAddressOpt,
+    SetOpt,
+    SkipBadOpt,
+)
+from stancemap.options import read_params as _params
 from stancemap.progress import say, set_quiet
 from stancemap.stages import Layout
 
@@ -28,40 +39,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ParamsOpt = Annotated[
-    Path, typer.Option("--params", "-p", help="params.yaml to read (defaults apply when it is absent).")
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set", "-s", metavar="SECTION.KEY=VALUE", help="Override a param, e.g. cluster.min_cluster_size=20."
-    ),
-]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="File to write (atomically).")]
-
-
-def _params(path: Path, overrides: list[str] | None) -> Params:
-    explicit = path != Path("params.yaml")
-    return load_params(path if (explicit or path.exists()) else None, overrides or [])
+app.add_typer(evaluate_app, name="evaluate")
 
 
 @app.callback()
 def _global(quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or status lines.")] = False):
     set_quiet(quiet)
-
-
-FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="auto, or one of: hn, reddit, jsonl, csv, parquet, text.")
-]
-SkipBadOpt = Annotated[
-    bool, typer.Option("--skip-bad", help="Skip bad records (logged to OUT.skipped.jsonl) instead of stopping.")
-]
-MapOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--map", metavar="FIELD=COLUMN,...", help="Column names for CSV/JSONL/Parquet, e.g. text=body,author=user."
-    ),
-]
 
 
 @app.command(
@@ -81,7 +64,10 @@ def ingest(
     from stancemap import ingest as stage
     from stancemap.ingest.records import parse_map
 
-    comments = stage.run(inputs, out, fmt, threads, skip_bad, parse_map(field_map), sources)
+    comments = stage.run(
+        inputs=inputs, out=out, threads=threads, sources=sources, fmt=fmt, skip_bad=skip_bad,
+        field_map=parse_map(field_map),
+    )
     say(f"ingest: {comments.height} comments in {comments['thread_id'].n_unique()} thread(s) -> {out}")
     if skip_bad:
         say(f"ingest: skipped records are listed in {stage.skip_log_path(out)}")
@@ -100,23 +86,6 @@ def fetch(
 
     for path in download(targets, out):
         print(path)
-
-
-class Engine(StrEnum):
-    local = "local"
-    ray = "ray"
-
-
-EngineOpt = Annotated[
-    Engine, typer.Option(help="Where the work runs: this process, or Ray workers (the optional ray extra).")
-]
-RayAddressOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Ray cluster for --engine ray: auto, HOST:6379 or ray://HOST:10001 (default: RAY_ADDRESS, else a new "
-        "local Ray). See docs/ray.md."
-    ),
-]
 
 
 @app.command(
@@ -141,9 +110,9 @@ def segment(
     if engine is Engine.ray:
         from stancemap.engine import run_segment
 
-        claims = run_segment(p, comments, out, cache, ray_address)
+        claims = run_segment(p, comments=comments, out=out, cache=cache, address=ray_address)
     else:
-        claims = stage.run(p, comments, out, cache)
+        claims = stage.run(p, comments=comments, out=out, cache=cache)
     say(f"segment: {claims.height} claims -> {out}")
 
 
@@ -167,9 +136,9 @@ def embed(
     if engine is Engine.ray:
         from stancemap.engine import run_embed
 
-        embeddings = run_embed(p, claims, out, cache, ray_address)
+        embeddings = run_embed(p, claims=claims, out=out, cache=cache, address=ray_address)
     else:
-        embeddings = stage.run(p, claims, out, cache)
+        embeddings = stage.run(p, claims=claims, out=out, cache=cache)
     say(f"embed: {embeddings.height} vectors -> {out}")
 
 
@@ -193,8 +162,10 @@ def stance(
     """Pro, con or neither for each claim: toward each proposition, else toward its thread's opening post."""
     from stancemap.stance import stage
 
-    stage.run(_params(params, overrides).stance, claims, out, comments_path=comments, replies_out=replies,
-              engine=engine.value, address=ray_address)
+    stage.run(
+        _params(params, overrides).stance, claims=claims, out=out, comments=comments, replies=replies,
+        engine=engine.value, address=ray_address,
+    )
 
 
 @app.command(
@@ -217,8 +188,10 @@ def positions(
     """Find each topic's proposition and every claim's side toward it (when no propositions are given)."""
     from stancemap.stance import positions as stage
 
-    stage.run(_params(params, overrides).stance, claims=claims, embeddings=embeddings, clusters=clusters,
-              out=out, sides_out=sides, replies=replies, engine=engine.value, address=ray_address)
+    stage.run(
+        _params(params, overrides).stance, claims=claims, embeddings=embeddings, clusters=clusters, out=out,
+        sides=sides, replies=replies, engine=engine.value, address=ray_address,
+    )
 
 
 @app.command(
@@ -306,7 +279,10 @@ def label(
     """Label each cluster with keywords, key claims and counts of claims, comments and authors."""
     from stancemap import label as stage
 
-    labels = stage.run(_params(params, overrides).label, claims, comments, clusters, embeddings, out)
+    labels = stage.run(
+        _params(params, overrides).label, claims=claims, comments=comments, clusters=clusters,
+        embeddings=embeddings, out=out,
+    )
     say(f"label: {labels.height} cluster label(s) -> {out}")
 
 
@@ -335,7 +311,10 @@ def report(
     from stancemap import report as stage
 
     p = _params(params, overrides)
-    path = stage.run(p, claims, comments, clusters, labels, out, metrics, threads, sources, replies, positions, sides)
+    path = stage.run(
+        p, claims=claims, comments=comments, clusters=clusters, labels=labels, out=out, metrics=metrics,
+        threads=threads, sources=sources, replies=replies, positions=positions, sides=sides,
+    )
     print(path)
 
 
@@ -351,146 +330,23 @@ def run(
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Run every stage, ingest to report, and print the report's path last."""
-    from stancemap import cluster as cluster_stage
-    from stancemap import embed as embed_stage
-    from stancemap import ingest as ingest_stage
-    from stancemap import label as label_stage
-    from stancemap import report as report_stage
-    from stancemap import segment as segment_stage
+    """Run every stage, ingest to report, and print the report's path last.
+
+    The stages and the artifacts each reads and writes come from one table (stancemap.stages), the
+    same one dvc.yaml is checked against."""
     from stancemap.ingest.records import parse_map
-    from stancemap.stance import positions as positions_stage
-    from stancemap.stance import stage as stance_stage
+    from stancemap.stages import RUN_STAGES
 
     p = _params(params, overrides)
     at = Layout(workdir)
-    mapping = parse_map(field_map)
-    steps = [
-        (
-            "ingest",
-            lambda: ingest_stage.run(inputs or [at.raw], at.comments, fmt, at.threads, skip_bad, mapping, at.sources),
-        ),
-        ("segment", lambda: segment_stage.run(p.segment, at.comments, at.claims, at.segment_cache)),
-        ("embed", lambda: embed_stage.run(p.embed, at.claims, at.embeddings, at.embed_cache)),
-        ("stance", lambda: stance_stage.run(p.stance, at.claims, at.stances, None, at.comments, at.replies)),
-        (
-            "cluster",
-            lambda: cluster_stage.run(
-                p.cluster,
-                seed=p.seed,
-                embeddings=at.embeddings,
-                out=at.clusters,
-                stances=at.stances,
-                state=at.cluster_state,
-                split_sides=bool(p.stance.propositions),
-            ),
-        ),
-        (
-            "positions",
-            lambda: positions_stage.run(
-                p.stance, claims=at.claims, embeddings=at.embeddings, clusters=at.clusters, out=at.positions,
-                sides_out=at.sides, replies=at.replies,
-            ),
-        ),
-        ("label", lambda: label_stage.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels)),
-        (
-            "report",
-            lambda: report_stage.run(
-                p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics, at.threads, at.sources,
-                at.replies, at.positions, at.sides,
-            ),
-        ),
-    ]
-    for name, step in steps:
+    ingest_options = {
+        "inputs": inputs or [at.raw], "fmt": fmt, "skip_bad": skip_bad, "field_map": parse_map(field_map)
+    }
+    for stage in RUN_STAGES:
         started = time.perf_counter()
-        step()
-        say(f"{name}: done in {time.perf_counter() - started:.1f} s")
+        stage.run(p, at, **(ingest_options if stage.name == "ingest" else {}))
+        say(f"{stage.name}: done in {time.perf_counter() - started:.1f} s")
     print(at.report)
-
-
-evaluate_app = typer.Typer(
-    help="Score the product's own stages against gold data.",
-    epilog="Example: stancemap evaluate segments ../shared/eval/cmv_modes/threads",
-    no_args_is_help=True,
-)
-app.add_typer(evaluate_app, name="evaluate")
-
-
-@evaluate_app.command(
-    "segments", epilog="Example: stancemap evaluate segments ../shared/eval/cmv_modes/threads --out segments.json"
-)
-def evaluate_segments(
-    folder: Annotated[Path, typer.Argument(help="Threads in the ChangeMyView modes format (.txt, .ann, .metadata).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write every score as JSON here.")] = None,
-    params: ParamsOpt = Path("params.yaml"),
-    overrides: SetOpt = None,
-):
-    """Precision, recall and F1 of claim segmentation against gold claim/premise spans, beside
-    plain sentence splitting; the last line is `MEAN segments: ...`."""
-    from stancemap.evaluate import segments as evaluation
-
-    result = evaluation.run(folder, _params(params, overrides).segment, out)
-    print(evaluation.table(result))
-
-
-@evaluate_app.command(
-    "replies", epilog="Example: stancemap evaluate replies ../shared/eval/cmv_modes/threads --out replies.json"
-)
-def evaluate_replies(
-    folder: Annotated[Path, typer.Argument(help="Threads in the ChangeMyView modes format (.xml with relations).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write every score as JSON here.")] = None,
-    params: ParamsOpt = Path("params.yaml"),
-    overrides: SetOpt = None,
-):
-    """Score rebuttal detection and the side toward the opening post (the stance fallback without
-    propositions) against gold relations, beside trivial baselines; the last line is `MEAN ...`."""
-    from stancemap.evaluate import replies as evaluation
-
-    result = evaluation.run(folder, _params(params, overrides).stance, out)
-    print(evaluation.table(result))
-
-
-@evaluate_app.command(
-    "argkp", epilog="Example: stancemap evaluate argkp ../shared/eval/argkp --split dev --out argkp_dev.json"
-)
-def evaluate_argkp(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Folder with arguments_SPLIT.csv, key_points_SPLIT.csv, labels_SPLIT.csv.")
-    ],
-    split: Annotated[str, typer.Option(help="Which split: dev, train, ...")] = "dev",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write every score as JSON here.")] = None,
-    stance: Annotated[bool, typer.Option(help="Predict stance toward each topic (the stance stage).")] = True,
-    params: ParamsOpt = Path("params.yaml"),
-    overrides: SetOpt = None,
-):
-    """Cluster each topic's arguments with the product's own stages and score them against the gold
-    key points (ARI, NMI, coverage, stance purity, stance accuracy); the last line is `MEAN ...`."""
-    from stancemap.evaluate import argkp
-
-    result = argkp.run(data_dir, split, _params(params, overrides), out, with_stance=stance)
-    print(argkp.table(result))
-
-
-@evaluate_app.command(
-    "stance", epilog="Example: stancemap evaluate stance ../shared/eval/stance/semeval2016/test.csv --out semeval.json"
-)
-def evaluate_stance(
-    files: Annotated[
-        list[Path], typer.Argument(help="CSV files with columns proposition,text,stance (pro, con or neither).")
-    ],
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Also write every score and the params used as JSON here.")
-    ] = None,
-    params: ParamsOpt = Path("params.yaml"),
-    overrides: SetOpt = None,
-):
-    """Score the stance model (stance.adapter, stance.min_confidence) on each file and each of its
-    propositions: accuracy, macro-F1 over the gold's classes, side precision and side recall. The
-    last line is `MEAN stance: ...`, scored on all rows of all files pooled together."""
-    from stancemap.evaluate import stance as evaluation
-
-    result = evaluation.run(files, _params(params, overrides).stance, out)
-    print(evaluation.table(result))
 
 
 def main() -> None:

@@ -199,13 +199,15 @@ def write_cache(cache: dict[str, np.ndarray], path: Path) -> None:
 
 def run(
     params: EmbedParams,
-    claims_path: str | Path,
+    *,
+    claims: str | Path,
     out: str | Path,
-    cache_path: str | Path | None = None,
+    cache: str | Path | None = None,
     embedder: Embedder | None = None,
 ) -> pl.DataFrame:
-    claims = read_table(claims_path, "claims")
-    cache_file = Path(cache_path) if cache_path else None
+    """Embed the `claims` table's texts into `out`, reading and filling the vector `cache`."""
+    cache_file = Path(cache) if cache else None
+    claims = read_table(claims, "claims")
     cache = read_cache(cache_file)
     known = len(cache)
     if embedder is None:

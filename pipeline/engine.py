@@ -3,7 +3,7 @@
 The Ray engine runs the local engine's own code inside Ray Data `map_batches` workers, each of which
 loads its spaCy pipeline or model once: `segment.units_by_row` (the core of `segment.segment`), the
 embedder `embed.make_embedder` builds, and the stance model `stance.backends.load_stance_model`
-builds (`score_stance` hands the stance stage its probabilities). The driver (the process running
+builds (`stance.ray.score_stance` hands the stance stage its probabilities). The driver (the process running
 `stancemap`) reads and checks the input, looks up both caches, sends only what they lack, puts the
 answers back in the local engine's order and writes every file itself, atomically; so both engines
 write the same files. Ray is an optional dependency, imported only here and only when asked for.
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from stancemap.config import EmbedParams, SegmentParams, StanceParams
+from stancemap.config import EmbedParams, SegmentParams
 from stancemap.errors import StancemapError
 from stancemap.progress import enabled as progress_enabled
 from stancemap.schemas import COMMENTS, SEGMENT_CACHE
@@ -33,7 +33,6 @@ INSTALL_HINT = "pip install 'stancemap[ray]'"
 # thousand comments still spread over every worker
 SEGMENT_BATCH_ROWS = 500
 EMBED_BATCH_ROWS = 1024  # rounded down to a whole number of the model's batches (embed.batch_size)
-STANCE_BATCH_ROWS = 1024  # pairs, rounded down likewise (stance.batch_size)
 ENGINES = ("local", "ray")
 _KEY = "_key"  # a comment's segment cache key, carried through Ray with it
 
@@ -105,12 +104,12 @@ def _through_ray_client() -> bool:
     return client.is_connected()
 
 
-def _on_cluster(fn: Callable, *args):
+def on_cluster(fn: Callable, *args):
     """fn(*args) in this process, or, over Ray Client (ray://), in a task on the cluster: Ray Data
     cannot run a dataset from a Ray Client driver. The task only coordinates, so it takes no CPU."""
     ray = import_ray()
     _free_failed_workers()
-    with _worker_errors_as_user_errors():
+    with worker_errors_as_user_errors():
         if _through_ray_client():
             return ray.get(ray.remote(num_cpus=0)(fn).remote(*args))
         return fn(*args)
@@ -154,7 +153,7 @@ def _error_from_text(text: str) -> StancemapError | None:
 
 
 @contextlib.contextmanager
-def _worker_errors_as_user_errors() -> Iterator[None]:
+def worker_errors_as_user_errors() -> Iterator[None]:
     try:
         yield
     except Exception as exc:
@@ -213,12 +212,12 @@ def _segment_dataset(table, params: SegmentParams, fingerprint: str, batch_rows:
     import pyarrow as pa
 
     ray = import_ray()
-    dataset = _mapped(ray, table, SegmentWorker, (params, fingerprint), "pyarrow", batch_rows)
-    with _worker_errors_as_user_errors():
+    dataset = mapped(ray, table, SegmentWorker, (params, fingerprint), "pyarrow", batch_rows)
+    with worker_errors_as_user_errors():
         return pa.concat_tables(ray.get(dataset.to_arrow_refs()))
 
 
-def _mapped(ray, table, worker: type, args: tuple, batch_format: str, batch_rows: int):
+def mapped(ray, table, worker: type, args: tuple, batch_format: str, batch_rows: int):
     """`table` (pyarrow) as a Ray dataset of `batch_rows`-row blocks, mapped through a pool of
     `worker` actors (one CPU each) built with `args`."""
     blocks = [table.slice(i, batch_rows) for i in range(0, table.num_rows, batch_rows)]
@@ -237,7 +236,7 @@ def units_on_ray(comments: pl.DataFrame, keys: list[str], params: SegmentParams)
     from stancemap.segment import fingerprint
 
     table = comments.with_columns(pl.Series(_KEY, keys, pl.Utf8)).to_arrow()
-    part = pl.from_arrow(_on_cluster(_segment_dataset, table, params, fingerprint(params), SEGMENT_BATCH_ROWS))
+    part = pl.from_arrow(on_cluster(_segment_dataset, table, params, fingerprint(params), SEGMENT_BATCH_ROWS))
     found = {
         key: [(u["start"], u["end"], u["kind"]) for u in units]
         for key, units in zip(part["key"].to_list(), part["units"].to_list(), strict=True)
@@ -268,16 +267,17 @@ def _on_ray(params: SegmentParams, address: str | None) -> UnitFinder:
 
 def run_segment(
     params: SegmentParams,
-    comments_path: str | Path,
+    *,
+    comments: str | Path,
     out: str | Path,
-    cache_path: str | Path | None = None,
+    cache: str | Path | None = None,
     address: str | None = None,
 ) -> pl.DataFrame:
     """`segment.run` with the work done on Ray: the driver reads the comments and the cache, Ray
     segments the comments the cache lacks, the driver writes the claims and the cache."""
     from stancemap import segment as stage
 
-    return stage.run(params, comments_path, out, cache_path, find_units=_on_ray(params, address))
+    return stage.run(params, comments=comments, out=out, cache=cache, find_units=_on_ray(params, address))
 
 
 # -- embed --------------------------------------------------------------------------------------
@@ -309,9 +309,9 @@ class EmbedWorker:
 def _embed_dataset(table, factory: Callable[[], object], model_id: str, batch_rows: int):
     """Run EmbedWorker over `table` (index, text) on Ray; (index, vectors) back, in Ray's order."""
     ray = import_ray()
-    dataset = _mapped(ray, table, EmbedWorker, (factory, model_id), "numpy", batch_rows)
+    dataset = mapped(ray, table, EmbedWorker, (factory, model_id), "numpy", batch_rows)
     index_parts, vector_parts = [], []
-    with _worker_errors_as_user_errors():
+    with worker_errors_as_user_errors():
         for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
             index_parts.append(np.asarray(batch["index"]))
             vector_parts.append(np.asarray(batch["vector"], dtype=np.float32))
@@ -343,7 +343,7 @@ class RayEmbedder:
             {"index": pa.array(order, pa.int64()), "text": pa.array([texts[i] for i in order], pa.large_string())}
         )
         with ray_session(self.address):
-            index, vectors = _on_cluster(_embed_dataset, table, self.factory, self.model_id, self.rows)
+            index, vectors = on_cluster(_embed_dataset, table, self.factory, self.model_id, self.rows)
         if not np.array_equal(np.sort(index), np.arange(len(texts))):
             raise StancemapError("embed: Ray returned vectors for a different set of texts than it was sent")
         out = np.empty_like(vectors)
@@ -353,9 +353,10 @@ class RayEmbedder:
 
 def run_embed(
     params: EmbedParams,
-    claims_path: str | Path,
+    *,
+    claims: str | Path,
     out: str | Path,
-    cache_path: str | Path | None = None,
+    cache: str | Path | None = None,
     address: str | None = None,
     factory: Callable[[], object] | None = None,
     model_id: str | None = None,
@@ -369,73 +370,4 @@ def run_embed(
     # each worker holds one CPU (num_cpus=1), so its model uses one thread
     factory = factory or functools.partial(stage.make_embedder, params, threads=1)
     embedder = RayEmbedder(model_id, factory, params.batch_size, address)
-    return stage.run(params, claims_path, out, cache_path, embedder=embedder)
-
-
-# -- stance -------------------------------------------------------------------------------------
-
-
-class StanceWorker:
-    """A Ray Data worker: builds its stance model once, then scores blocks of (proposition, text)
-    pairs. A block is in `pair_order` and starts at a batch boundary: the model's batches are the local ones."""
-
-    def __init__(self, factory: Callable[[], object], batch_size: int):
-        self.batch_size = batch_size
-        self.error: StancemapError | None = None  # raised from __call__, where Ray reports it briefly
-        try:
-            self.model = factory()
-        except StancemapError as exc:
-            self.error = exc
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if self.error is not None:
-            raise self.error
-        texts = [str(t) for t in batch["text"]]
-        probs = self.model.predict([str(p) for p in batch["proposition"]], texts, self.batch_size)
-        return {"index": batch["index"], "probs": np.asarray(probs, dtype=np.float32)}
-
-
-def _stance_dataset(table, factory: Callable[[], object], batch_size: int, batch_rows: int):
-    """Run StanceWorker over `table` (index, proposition, text) on Ray; (index, probs) back, in Ray's order."""
-    dataset = _mapped(import_ray(), table, StanceWorker, (factory, batch_size), "numpy", batch_rows)
-    with _worker_errors_as_user_errors():
-        batches = list(dataset.iter_batches(batch_format="numpy", batch_size=None))
-    return np.concatenate([b["index"] for b in batches]), np.concatenate([b["probs"] for b in batches])
-
-
-def score_stance(
-    params: StanceParams,
-    propositions: list[str],
-    texts: list[str],
-    batch_size: int | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    factory: Callable[[], object] | None = None,
-) -> np.ndarray:
-    """P(pro, con, neither) per (proposition, text) pair, (n, 3) float32, from the model
-    `stance.backends.load_stance_model(params)` (or `factory()`) in batches of `batch_size` (default
-    params.batch_size), here or on Ray workers (which start only when there are pairs): the same bytes."""
-    from stancemap.stance.backends import load_stance_model, pair_order
-
-    if engine not in ENGINES:
-        raise StancemapError(f"--engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if len(propositions) != len(texts):
-        raise ValueError(f"{len(propositions)} propositions for {len(texts)} texts")
-    batch_size = batch_size or params.batch_size
-    if engine == "local":
-        return (factory or functools.partial(load_stance_model, params))().predict(propositions, texts, batch_size)
-    if not texts:
-        return np.zeros((0, 3), dtype=np.float32)
-    order = pair_order(propositions, texts)  # the local model's order, cut below at its batch boundaries
-    pairs = {"index": order, "proposition": [propositions[i] for i in order], "text": [texts[i] for i in order]}
-    table = pl.DataFrame(pairs, schema={"index": pl.Int64, "proposition": pl.Utf8, "text": pl.Utf8}).to_arrow()
-    # each worker holds one CPU (num_cpus=1), so its model uses one thread
-    factory = factory or functools.partial(load_stance_model, params, threads=1)
-    with ray_session(address):
-        rows = batch_size * max(1, STANCE_BATCH_ROWS // batch_size)
-        index, probs = _on_cluster(_stance_dataset, table, factory, batch_size, rows)
-    if not np.array_equal(np.sort(index), np.arange(len(texts))):
-        raise StancemapError("stance: Ray returned probabilities for a different set of pairs than it was sent")
-    out = np.empty((len(texts), probs.shape[1]), dtype=np.float32)
-    out[index] = probs
-    return out
+    return stage.run(params, claims=claims, out=out, cache=cache, embedder=embedder)

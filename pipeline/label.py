@@ -204,17 +204,19 @@ def label(
 
 def run(
     params: LabelParams,
-    claims_path: str | Path,
-    comments_path: str | Path,
-    clusters_path: str | Path,
-    embeddings_path: str | Path,
+    *,
+    claims: str | Path,
+    comments: str | Path,
+    clusters: str | Path,
+    embeddings: str | Path,
     out: str | Path,
 ) -> pl.DataFrame:
+    """Label every cluster of `clusters` (keywords, key claims) into the labels table `out`."""
     labels = label(
-        read_table(claims_path, "claims"),
-        read_table(comments_path, "comments"),
-        read_table(clusters_path, "clusters"),
-        read_table(embeddings_path, "embeddings"),
+        read_table(claims, "claims"),
+        read_table(comments, "comments"),
+        read_table(clusters, "clusters"),
+        read_table(embeddings, "embeddings"),
         params,
     )
     write_table(labels, out, "labels")

@@ -250,16 +250,18 @@ def write_cache(cache: dict[str, list], path: Path) -> None:
 
 def run(
     params: SegmentParams,
-    comments_path: str | Path,
+    *,
+    comments: str | Path,
     out: str | Path,
-    cache_path: str | Path | None = None,
+    cache: str | Path | None = None,
     find_units: UnitFinder | None = None,
 ) -> pl.DataFrame:
-    comments = read_table(comments_path, "comments")
-    cache_file = Path(cache_path) if cache_path else None
-    cache = read_cache(cache_file)
-    claims, segmented = segment_cached(comments, params, cache, find_units=find_units)
+    """Segment the `comments` table into the claims table `out`, reusing and filling `cache`."""
+    cache_file = Path(cache) if cache else None
+    table = read_table(comments, "comments")
+    known = read_cache(cache_file)
+    claims, segmented = segment_cached(table, params, known, find_units=find_units)
     write_table(claims, out, "claims")
     if cache_file is not None and segmented:
-        write_cache(cache, cache_file)
+        write_cache(known, cache_file)
     return claims

@@ -16,7 +16,7 @@ def claims_of(*texts: str) -> pl.DataFrame:
 def test_cache_embeds_each_text_once(tmp_path, fake_embedder):
     claims_path, out, cache = tmp_path / "claims.parquet", tmp_path / "emb.parquet", tmp_path / "cache.parquet"
     write_table(claims_of("theft it is", "fair use it is", "theft it is"), claims_path, "claims")
-    first = embed_run(EmbedParams(), claims_path, out, cache, embedder=fake_embedder)
+    first = embed_run(EmbedParams(), claims=claims_path, out=out, cache=cache, embedder=fake_embedder)
     assert fake_embedder.calls == [sorted(["theft it is", "fair use it is"], key=lambda t: cache_key("fake-bow-64", t))]
     assert first.height == 3
     v = first["vector"].to_numpy()
@@ -24,7 +24,7 @@ def test_cache_embeds_each_text_once(tmp_path, fake_embedder):
 
     # a rerun with one new claim embeds only that claim
     write_table(claims_of("theft it is", "fair use it is", "security matters most"), claims_path, "claims")
-    second = embed_run(EmbedParams(), claims_path, out, cache, embedder=fake_embedder)
+    second = embed_run(EmbedParams(), claims=claims_path, out=out, cache=cache, embedder=fake_embedder)
     assert fake_embedder.calls[1:] == [["security matters most"]]
     assert np.array_equal(second["vector"].to_numpy()[:2], v[:2])
     assert len(read_cache(cache)) == 3
@@ -37,13 +37,13 @@ def test_cached_rerun_needs_no_model(tmp_path, fake_embedder, monkeypatch):
     claims_path, out, cache = tmp_path / "claims.parquet", tmp_path / "emb.parquet", tmp_path / "cache.parquet"
     write_table(claims_of("a claim about theft"), claims_path, "claims")
     monkeypatch.setattr(module, "resolve_model", lambda name: (name, "fake-bow-64"))
-    embed_run(EmbedParams(), claims_path, out, cache, embedder=fake_embedder)
+    embed_run(EmbedParams(), claims=claims_path, out=out, cache=cache, embedder=fake_embedder)
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded although every text was cached")
 
     monkeypatch.setattr(module, "SentenceTransformerEmbedder", no_model)
-    again = embed_run(EmbedParams(model="whatever"), claims_path, out, cache)
+    again = embed_run(EmbedParams(model="whatever"), claims=claims_path, out=out, cache=cache)
     assert again.height == 1
 
 

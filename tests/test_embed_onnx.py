@@ -165,8 +165,8 @@ def test_onnx_backend_runs_the_stage(tmp_path, onnx_root, monkeypatch):
     monkeypatch.setenv("STANCEMAP_CACHE_DIR", str(onnx_root))
     claims, out, cache = tmp_path / "claims.parquet", tmp_path / "emb.parquet", tmp_path / "cache.parquet"
     write_table(claims_frame(*SENTENCES[:4]), claims, "claims")
-    int8 = embed_run(EmbedParams(backend="onnx"), claims, out, cache)
-    torch = embed_run(EmbedParams(backend="torch"), claims, out, cache)
+    int8 = embed_run(EmbedParams(backend="onnx"), claims=claims, out=out, cache=cache)
+    torch = embed_run(EmbedParams(backend="torch"), claims=claims, out=out, cache=cache)
     assert len(read_cache(cache)) == 8  # the backends never share a cache entry
     cosine = (int8["vector"].to_numpy() * torch["vector"].to_numpy()).sum(axis=1)
     assert cosine.min() >= 0.97

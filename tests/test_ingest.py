@@ -120,19 +120,19 @@ def test_unknown_format_and_missing_path(tmp_path):
 
 def test_failed_ingest_leaves_previous_output(tmp_path, small_corpus):
     out = tmp_path / "comments.parquet"
-    ingest_run([small_corpus], out)
+    ingest_run(inputs=[small_corpus], out=out)
     before = out.read_bytes()
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1}\n', encoding="utf-8")
     with pytest.raises(InputError):
-        ingest_run([bad], out)
+        ingest_run(inputs=[bad], out=out)
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_ingest_round_trips_through_parquet(tmp_path, small_corpus):
     out = tmp_path / "comments.parquet"
-    df = ingest_run([small_corpus], out)
+    df = ingest_run(inputs=[small_corpus], out=out)
     assert read_table(out, "comments").equals(df)
 
 

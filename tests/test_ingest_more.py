@@ -82,9 +82,9 @@ def test_skip_bad_writes_the_good_rest_and_a_log(tmp_path):
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     out = tmp_path / "out" / "comments.parquet"
     with pytest.raises(InputError):
-        ingest_run([f], out)
+        ingest_run(inputs=[f], out=out)
     assert not out.exists()
-    comments = ingest_run([f, tmp_path / "empty.txt"], out, skip_bad=True)
+    comments = ingest_run(inputs=[f, tmp_path / "empty.txt"], out=out, skip_bad=True)
     assert comments["comment_id"].to_list() == ["jsonl:t:1", "jsonl:t:4"]
     log = [json.loads(line) for line in skip_log_path(out).read_text(encoding="utf-8").splitlines()]
     problems = {(e["file"].split("/")[-1], e["line"]): e["problem"] for e in log}
@@ -200,7 +200,7 @@ def test_sources_record_each_input_file(tmp_path, small_corpus):
     from stancemap.io import read_table
 
     out, sources = tmp_path / "c.parquet", tmp_path / "s.parquet"
-    comments = ingest_run([small_corpus], out, sources_out=sources)
+    comments = ingest_run(inputs=[small_corpus], out=out, sources=sources)
     table = read_table(sources, "sources")
     assert sorted(table["reader"]) == ["jsonl", "text"]
     for row in table.iter_rows(named=True):

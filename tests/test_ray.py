@@ -131,7 +131,7 @@ def _has_ray() -> bool:
 def demo_comments(tmp_path_factory) -> Path:
     """The demo corpus (data/raw), ingested."""
     out = tmp_path_factory.mktemp("ray_demo") / "comments.parquet"
-    ingest_stage.run([REPO / "data" / "raw"], out)
+    ingest_stage.run(inputs=[REPO / "data" / "raw"], out=out)
     return out
 
 
@@ -139,10 +139,14 @@ def demo_comments(tmp_path_factory) -> Path:
 def test_ray_segment_writes_the_local_files(ray_local, demo_comments, tmp_path):
     params = SegmentParams()
     local = segment_stage.segment(pl.read_parquet(demo_comments), segment_stage.load_nlp("blank"), params)
-    claims = engine.run_segment(params, demo_comments, tmp_path / "ray.parquet", tmp_path / "ray_cache.parquet")
+    claims = engine.run_segment(
+        params, comments=demo_comments, out=tmp_path / "ray.parquet", cache=tmp_path / "ray_cache.parquet"
+    )
     assert claims.height > 500
     assert_frame_equal(claims, local)
-    segment_stage.run(params, demo_comments, tmp_path / "local.parquet", tmp_path / "local_cache.parquet")
+    segment_stage.run(
+        params, comments=demo_comments, out=tmp_path / "local.parquet", cache=tmp_path / "local_cache.parquet"
+    )
     for name in ("", "_cache"):
         assert (tmp_path / f"ray{name}.parquet").read_bytes() == (tmp_path / f"local{name}.parquet").read_bytes()
 
@@ -189,7 +193,9 @@ def test_ray_segment_of_nothing_is_an_empty_claims_table(demo_comments):
 @pytest.mark.slow
 def test_a_worker_error_reaches_the_user_as_one_line(ray_local, demo_comments, tmp_path):
     with pytest.raises(StancemapError) as caught:
-        engine.run_segment(SegmentParams(spacy_model="xx_no_such_pipeline"), demo_comments, tmp_path / "c.parquet")
+        engine.run_segment(
+            SegmentParams(spacy_model="xx_no_such_pipeline"), comments=demo_comments, out=tmp_path / "c.parquet"
+        )
     assert str(caught.value).startswith("segment.spacy_model: spaCy package 'xx_no_such_pipeline' is not installed")
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "c.parquet").exists()
@@ -217,7 +223,7 @@ def test_over_ray_client_the_dataset_is_driven_from_a_task_on_the_cluster(ray_lo
 @pytest.fixture(scope="module")
 def demo_claims(demo_comments) -> Path:
     out = demo_comments.parent / "claims.parquet"
-    segment_stage.run(SegmentParams(), demo_comments, out)
+    segment_stage.run(SegmentParams(), comments=demo_comments, out=out)
     return out
 
 
@@ -225,8 +231,10 @@ def fake_run(claims: Path, out: Path, cache: Path | None, *, ray: bool) -> pl.Da
     """Embed with the fake embedder, locally or on Ray (each worker builds its own fake)."""
     params = EmbedParams()
     if ray:
-        return engine.run_embed(params, claims, out, cache, factory=FakeEmbedder, model_id=FakeEmbedder.model_id)
-    return embed_stage.run(params, claims, out, cache, embedder=FakeEmbedder())
+        return engine.run_embed(
+            params, claims=claims, out=out, cache=cache, factory=FakeEmbedder, model_id=FakeEmbedder.model_id
+        )
+    return embed_stage.run(params, claims=claims, out=out, cache=cache, embedder=FakeEmbedder())
 
 
 @pytest.mark.slow
@@ -265,7 +273,9 @@ def test_ray_embed_sends_only_texts_the_cache_lacks(ray_local, demo_claims, tmp_
 @pytest.mark.slow
 def test_ray_embed_refuses_a_worker_with_another_model(ray_local, demo_claims, tmp_path):
     with pytest.raises(StancemapError, match="a Ray worker loaded model 'fake-bow-64'"):
-        engine.run_embed(EmbedParams(), demo_claims, tmp_path / "e.parquet", factory=FakeEmbedder, model_id="other")
+        engine.run_embed(
+            EmbedParams(), claims=demo_claims, out=tmp_path / "e.parquet", factory=FakeEmbedder, model_id="other"
+        )
     assert not (tmp_path / "e.parquet").exists()
 
 
@@ -275,7 +285,8 @@ def test_cli_segment_engine_ray(ray_local, demo_comments, tmp_path):
     args = ["--quiet", "segment", str(demo_comments), "--out", str(claims), "--cache", str(cache), "--engine", "ray"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert_frame_equal(pl.read_parquet(claims), segment_stage.run(SegmentParams(), demo_comments, tmp_path / "l"))
+    local = segment_stage.run(SegmentParams(), comments=demo_comments, out=tmp_path / "l")
+    assert_frame_equal(pl.read_parquet(claims), local)
     assert cache.exists()
     assert ray_local.is_initialized()  # a Ray the caller started is left running
 

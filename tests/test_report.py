@@ -97,12 +97,17 @@ def hostile_run(folder: Path, overrides: tuple[str, ...] = ()) -> Layout:
         encoding="utf-8",
     )
     p = load_params(None, ["cluster.min_cluster_size=3", *overrides])
-    ingest_stage.run([at.raw], at.comments, threads_out=at.threads, sources_out=at.sources)
-    segment_stage.run(p.segment, at.comments, at.claims)
-    embed_stage.run(p.embed, at.claims, at.embeddings, None, embedder=FakeEmbedder())
+    ingest_stage.run(inputs=[at.raw], out=at.comments, threads=at.threads, sources=at.sources)
+    segment_stage.run(p.segment, comments=at.comments, out=at.claims)
+    embed_stage.run(p.embed, claims=at.claims, out=at.embeddings, embedder=FakeEmbedder())
     cluster_stage.run(p.cluster, seed=p.seed, embeddings=at.embeddings, out=at.clusters)
-    label_stage.run(p.label, at.claims, at.comments, at.clusters, at.embeddings, at.labels)
-    report_stage.run(p, at.claims, at.comments, at.clusters, at.labels, at.report, at.metrics, at.threads, at.sources)
+    label_stage.run(
+        p.label, claims=at.claims, comments=at.comments, clusters=at.clusters, embeddings=at.embeddings, out=at.labels
+    )
+    report_stage.run(
+        p, claims=at.claims, comments=at.comments, clusters=at.clusters, labels=at.labels, out=at.report,
+        metrics=at.metrics, threads=at.threads, sources=at.sources,
+    )
     return at
 
 
@@ -342,7 +347,7 @@ def test_the_reports_rebuttals_follow_the_stance_stages_reply_prior(tmp_path):
     paths = {name: tmp_path / f"{name}.parquet" for name in ["claims", "comments", "clusters", "labels"]}
     for name, table in [("claims", claims), ("comments", comments), ("clusters", clusters), ("labels", labels)]:
         write_table(table, paths[name], name)
-    tables_in = [paths[name] for name in ["claims", "comments", "clusters", "labels"]]
+    tables_in = {name: paths[name] for name in ["claims", "comments", "clusters", "labels"]}
 
     def rebuttals(page: str) -> list:
         data = json.loads(re.search(r'id="stancemap-data">(.*?)</script>', page, re.S).group(1))
@@ -354,17 +359,18 @@ def test_the_reports_rebuttals_follow_the_stance_stages_reply_prior(tmp_path):
         replies_path, page = tmp_path / f"replies-{prior}.parquet", tmp_path / f"map-{prior}.html"
         params = Params(stance=StanceParams(fallback="replies", reply_prior=prior))
         sides = stance_stage.run(
-            params.stance, paths["claims"], tmp_path / "stances.parquet", None, paths["comments"], replies_path
+            params.stance, claims=paths["claims"], out=tmp_path / "stances.parquet", comments=paths["comments"],
+            replies=replies_path,
         )
         replies = read_table(replies_path, "replies")
-        report_stage.run(params, *tables_in, page, replies_path=replies_path)
+        report_stage.run(params, **tables_in, out=page, replies=replies_path)
         expected = replies.filter(pl.col("direct") & (pl.col("relation") == "rebut")).height
         found[prior] = (sum(rebuttals(page.read_text(encoding="utf-8"))), expected, sides)
     assert found[0.5][:2] == (1, 1)  # only the reply that says "No,"
     assert found[0.8][:2] == (3, 3)  # and the two without evidence, which now rebut
     assert not found[0.5][2].equals(found[0.8][2])  # the same prior moved the sides too
     # without a replies table (an older workdir) the page still renders, rebuttals not computed
-    report_stage.run(params, *tables_in, tmp_path / "old.html")
+    report_stage.run(params, **tables_in, out=tmp_path / "old.html")
     assert set(rebuttals((tmp_path / "old.html").read_text(encoding="utf-8"))) == {None}
 
 
@@ -443,14 +449,13 @@ def test_hostile_pipeline_run_gives_an_inert_report_with_provenance(tmp_path, mo
     first = at.report.read_bytes()
     report_stage.run(
         load_params(None, ["cluster.min_cluster_size=3"]),
-        at.claims,
-        at.comments,
-        at.clusters,
-        at.labels,
-        at.report,
-        None,
-        at.threads,
-        at.sources,
+        claims=at.claims,
+        comments=at.comments,
+        clusters=at.clusters,
+        labels=at.labels,
+        out=at.report,
+        threads=at.threads,
+        sources=at.sources,
     )
     assert at.report.read_bytes() == first
 

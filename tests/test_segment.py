@@ -204,8 +204,8 @@ def test_run_writes_and_reuses_the_cache(tmp_path):
     comments = tmp_path / "comments.parquet"
     write_table(comments_of(*TEXTS), comments, "comments")
     cache = tmp_path / "segment_cache.parquet"
-    first = run(PARAMS, comments, tmp_path / "a.parquet", cache)
+    first = run(PARAMS, comments=comments, out=tmp_path / "a.parquet", cache=cache)
     stamp = cache.stat().st_mtime_ns
-    second = run(PARAMS, comments, tmp_path / "b.parquet", cache)
+    second = run(PARAMS, comments=comments, out=tmp_path / "b.parquet", cache=cache)
     assert first.equals(second)
     assert cache.stat().st_mtime_ns == stamp  # nothing new: the cache is not rewritten

@@ -44,9 +44,9 @@ def test_stances_long_table_and_stage(tmp_path):
     assert table.filter(pl.col("proposition") == 0)["stance"].to_list() == ["pro", "con", "neither"]
     claims_path, out = tmp_path / "claims.parquet", tmp_path / "stances.parquet"
     write_table(claims, claims_path, "claims")
-    assert stance_run(StanceParams(), claims_path, out).height == 0  # no propositions: no stances
+    assert stance_run(StanceParams(), claims=claims_path, out=out).height == 0  # no propositions: no stances
     assert read_table(out, "stances").height == 0
-    stance_run(StanceParams(propositions=("P",)), claims_path, out, model=FixedModel())
+    stance_run(StanceParams(propositions=("P",)), claims=claims_path, out=out, model=FixedModel())
     assert read_table(out, "stances")["stance"].to_list() == ["pro", "con", "neither"]
 
 

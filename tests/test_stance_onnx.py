@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from stancemap import engine
 from stancemap.config import StanceParams, load_params
 from stancemap.errors import ConfigError, StancemapError
+from stancemap.stance import ray as stance_ray
 from stancemap.stance.backends import load_stance_model, pair_order
 from tests.conftest import REPO
 
@@ -269,26 +269,25 @@ def ray_local():
 @pytest.mark.slow
 def test_ray_stance_gives_the_local_bytes_across_many_blocks(ray_local, monkeypatch):
     # 40 pairs in batches of 3, Ray blocks of 6: seven blocks over two workers, finishing in any order
-    monkeypatch.setattr(engine, "STANCE_BATCH_ROWS", 7)
     params = StanceParams(batch_size=3)
-    local = engine.score_stance(params, *PAIRS, factory=BatchSensitiveModel)
-    on_ray = engine.score_stance(params, *PAIRS, engine="ray", factory=BatchSensitiveModel)
+    local = stance_ray.score_stance(params, *PAIRS, factory=BatchSensitiveModel)
+    on_ray = stance_ray.score_stance(params, *PAIRS, engine="ray", factory=BatchSensitiveModel, batch_rows=7)
     assert on_ray.dtype == np.float32 and on_ray.shape == (40, 3)
     assert on_ray.tobytes() == local.tobytes()
     # a batch cut elsewhere gives other bytes: the comparison above can tell
-    assert engine.score_stance(params, *PAIRS, batch_size=4, factory=BatchSensitiveModel).tobytes() != local.tobytes()
+    other = stance_ray.score_stance(params, *PAIRS, batch_size=4, factory=BatchSensitiveModel)
+    assert other.tobytes() != local.tobytes()
 
 
 @pytest.mark.slow
 def test_ray_stance_with_the_onnx_model_matches_local_byte_for_byte(ray_local, stance_folder, onnx_root, monkeypatch):
     from stancemap.stance.onnx import OnnxStanceModel
 
-    monkeypatch.setattr(engine, "STANCE_BATCH_ROWS", 16)
     params = StanceParams(adapter=str(stance_folder), backend="onnx", batch_size=8)
-    local = engine.score_stance(params, *PAIRS, factory=lambda: OnnxStanceModel(stance_folder, root=onnx_root))
+    local = stance_ray.score_stance(params, *PAIRS, factory=lambda: OnnxStanceModel(stance_folder, root=onnx_root))
     # each worker builds the model as the engine's default factory does (one thread), from the same cache
     factory = functools.partial(load_stance_model, params, threads=1, root=onnx_root)
-    on_ray = engine.score_stance(params, *PAIRS, engine="ray", factory=factory)
+    on_ray = stance_ray.score_stance(params, *PAIRS, engine="ray", factory=factory, batch_rows=16)
     assert on_ray.tobytes() == local.tobytes()
 
 
@@ -296,13 +295,13 @@ def test_ray_stance_with_the_onnx_model_matches_local_byte_for_byte(ray_local, s
 def test_ray_stance_errors_and_empty_input(ray_local, tmp_path):
     params = StanceParams(adapter=str(tmp_path / "no-model"))
     with pytest.raises(StancemapError) as caught:
-        engine.score_stance(params, *PAIRS, engine="ray")
+        stance_ray.score_stance(params, *PAIRS, engine="ray")
     assert "no stance model here" in str(caught.value) and "\n" not in str(caught.value)
     # nothing to score: Ray is never contacted
-    empty = engine.score_stance(params, [], [], engine="ray", address="ray://nowhere.invalid:1")
+    empty = stance_ray.score_stance(params, [], [], engine="ray", address="ray://nowhere.invalid:1")
     assert empty.shape == (0, 3) and empty.dtype == np.float32
     with pytest.raises(StancemapError, match="--engine: must be one of local, ray"):
-        engine.score_stance(params, [], [], engine="spark")
+        stance_ray.score_stance(params, [], [], engine="spark")
 
 
 @pytest.mark.slow
@@ -316,6 +315,6 @@ def test_the_stance_stage_under_ray_writes_the_local_table(ray_local, tmp_path):
     claims_path = tmp_path / "claims.parquet"
     write_table(claims, claims_path, "claims")
     params = StanceParams(propositions=("Distillation is theft", "We should ban smoking"), batch_size=4)
-    stance_run(params, claims_path, tmp_path / "local.parquet")
-    stance_run(params, claims_path, tmp_path / "ray.parquet", engine="ray")
+    stance_run(params, claims=claims_path, out=tmp_path / "local.parquet")
+    stance_run(params, claims=claims_path, out=tmp_path / "ray.parquet", engine="ray")
     assert (tmp_path / "ray.parquet").read_bytes() == (tmp_path / "local.parquet").read_bytes()

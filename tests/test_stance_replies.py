@@ -165,17 +165,17 @@ def test_stage_falls_back_to_reply_structure(tmp_path):
     claims_path, comments_path, out = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet"
     write_table(claims_of(DEBATE), claims_path, "claims")
     write_table(DEBATE, comments_path, "comments")
-    table = stance_run(StanceParams(fallback="replies"), claims_path, out, comments_path=comments_path)
+    table = stance_run(StanceParams(fallback="replies"), claims=claims_path, out=out, comments=comments_path)
     assert read_table(out, "stances").height == table.height == DEBATE.height
     assert set(table["proposition"].to_list()) == {0}
     stance = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["stance"], strict=True))
     assert stance == {"op": "pro", "r1": "con", "r2": "con", "r3": "pro", "r4": "neither", "r5": "neither"}
     # no sides: fallback off, or no comments table given
-    assert stance_run(StanceParams(fallback="none"), claims_path, out, comments_path=comments_path).height == 0
-    assert stance_run(StanceParams(fallback="replies"), claims_path, out).height == 0
+    assert stance_run(StanceParams(fallback="none"), claims=claims_path, out=out, comments=comments_path).height == 0
+    assert stance_run(StanceParams(fallback="replies"), claims=claims_path, out=out).height == 0
     # found: the stance table stays empty, the positions stage gives the sides after clustering
     found = StanceParams(fallback="found")
-    assert stance_run(found, claims_path, out, comments_path=comments_path).height == 0
+    assert stance_run(found, claims=claims_path, out=out, comments=comments_path).height == 0
     assert StanceParams().fallback == "replies"  # the default, as measured in docs/stance.md
 
 
@@ -184,7 +184,7 @@ def test_stage_writes_no_sides_when_only_opening_posts_have_one(tmp_path):
     claims_path, comments_path, out = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet"
     write_table(claims_of(quiet), claims_path, "claims")
     write_table(quiet, comments_path, "comments")
-    assert stance_run(StanceParams(fallback="replies"), claims_path, out, comments_path=comments_path).height == 0
+    assert stance_run(StanceParams(fallback="replies"), claims=claims_path, out=out, comments=comments_path).height == 0
 
 
 def test_a_thread_without_reply_sides_has_no_sides(tmp_path):
@@ -197,7 +197,7 @@ def test_a_thread_without_reply_sides_has_no_sides(tmp_path):
     claims_path, comments_path, out = tmp_path / "claims.parquet", tmp_path / "comments.parquet", tmp_path / "s.parquet"
     write_table(claims_of(both), claims_path, "claims")
     write_table(both, comments_path, "comments")
-    table = stance_run(StanceParams(fallback="replies"), claims_path, out, comments_path=comments_path)
+    table = stance_run(StanceParams(fallback="replies"), claims=claims_path, out=out, comments=comments_path)
     stance = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["stance"], strict=True))
     p_pro = dict(zip([c.split("#")[0] for c in table["claim_id"]], table["p_pro"], strict=True))
     assert stance["op"] == "pro" and stance["r1"] == "con"  # the debate keeps its sides
@@ -219,7 +219,7 @@ def test_stage_writes_the_replies_it_takes_sides_from(tmp_path, monkeypatch):
     monkeypatch.setattr(detector, "reply_edges", lambda *a: calls.append(a) or reply_edges(*a))
     for prior in (0.5, 0.8):
         params = StanceParams(fallback="replies", reply_prior=prior)
-        table = stance_run(params, claims_path, out, comments_path=comments_path, replies_out=replies_out)
+        table = stance_run(params, claims=claims_path, out=out, comments=comments_path, replies=replies_out)
         replies = read_table(replies_out, "replies")
         assert calls[-1][1] == prior and len(calls) == (1 if prior == 0.5 else 2)  # once per run, at its prior
         # the opening post has no row; r1 answers the opening post without being its child
@@ -241,13 +241,14 @@ def test_stage_writes_the_replies_table_always(tmp_path):
     claims_path, comments_path, out, replies_out = stage_inputs(tmp_path)
     for params, model in [(StanceParams(propositions=("P",)), Unsure()), (StanceParams(fallback="none"), None)]:
         replies_out.unlink(missing_ok=True)
-        stance_run(params, claims_path, out, model, comments_path, replies_out)
+        stance_run(params, claims=claims_path, out=out, model=model, comments=comments_path, replies=replies_out)
         assert read_table(replies_out, "replies").height == 5
     claims_path, comments_path, out, replies_out = stage_inputs(tmp_path / "empty", comments([]))
-    stance_run(StanceParams(fallback="replies"), claims_path, out, None, comments_path, replies_out)
+    params = StanceParams(fallback="replies")
+    stance_run(params, claims=claims_path, out=out, comments=comments_path, replies=replies_out)
     assert read_table(replies_out, "replies").schema == pl.Schema(REPLIES)  # empty, with its schema
     with pytest.raises(StancemapError, match="needs the comments table"):
-        stance_run(StanceParams(), claims_path, out, replies_out=replies_out)
+        stance_run(StanceParams(), claims=claims_path, out=out, replies=replies_out)
 
 
 def test_the_replies_schema_is_checked_on_write_and_read(tmp_path):

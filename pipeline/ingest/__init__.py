@@ -205,22 +205,26 @@ def sources_table(sources: list[dict], comments: pl.DataFrame) -> pl.DataFrame:
 
 
 def run(
+    params: None = None,
+    *,
     inputs: list[str | Path],
     out: str | Path,
+    threads: str | Path | None = None,
+    sources: str | Path | None = None,
     fmt: str = "auto",
-    threads_out: str | Path | None = None,
     skip_bad: bool = False,
     field_map: dict[str, str] | None = None,
-    sources_out: str | Path | None = None,
 ) -> pl.DataFrame:
+    """Read the thread files or folders `inputs` into the comments table `out`, and the `threads`
+    and `sources` tables beside it; ingest has no params (the stage table passes None)."""
     ctx = Context(skip_bad=skip_bad, field_map=field_map)
-    sources: list[dict] = []
-    comments, threads = ingest(expand_inputs(inputs), fmt, ctx, sources)
+    provenance: list[dict] = []
+    comments, thread_table = ingest(expand_inputs(inputs), fmt, ctx, provenance)
     write_table(comments, out, "comments")
-    if threads_out is not None:
-        write_table(threads, threads_out, "threads")
-    if sources_out is not None:
-        write_table(sources_table(sources, comments), sources_out, "sources")
+    if threads is not None:
+        write_table(thread_table, threads, "threads")
+    if sources is not None:
+        write_table(sources_table(provenance, comments), sources, "sources")
     log = skip_log_path(out)
     if skip_bad:
         write_text("".join(_log_line(e) for e in ctx.skipped), log)

@@ -233,33 +233,39 @@ def build_report(
 
 def run(
     params: Params,
-    claims_path: str | Path,
-    comments_path: str | Path,
-    clusters_path: str | Path,
-    labels_path: str | Path,
+    *,
+    claims: str | Path,
+    comments: str | Path,
+    clusters: str | Path,
+    labels: str | Path,
     out: str | Path,
-    metrics_out: str | Path | None = None,
-    threads_path: str | Path | None = None,
-    sources_path: str | Path | None = None,
-    replies_path: str | Path | None = None,
-    positions_path: str | Path | None = None,
-    sides_path: str | Path | None = None,
+    metrics: str | Path | None = None,
+    threads: str | Path | None = None,
+    sources: str | Path | None = None,
+    replies: str | Path | None = None,
+    positions: str | Path | None = None,
+    sides: str | Path | None = None,
 ) -> Path:
-    """Read the tables, write the page (and metrics). `replies_path`: the stance stage's replies
-    table; optional, see build_report."""
-    page, metrics = build_report(
-        read_table(claims_path, "claims"),
-        read_table(comments_path, "comments"),
-        read_table(clusters_path, "clusters"),
-        read_table(labels_path, "labels"),
+    """Read the tables, write the page `out` (and `metrics`). `params` is the whole of params, not
+    one section: the page shows every param of the run in its provenance panel. The optional
+    tables (`replies` from the stance stage, `positions` and `sides`): see build_report."""
+
+    def optional(path: str | Path | None, name: str) -> pl.DataFrame | None:
+        return read_table(path, name) if path is not None else None
+
+    page, numbers = build_report(
+        read_table(claims, "claims"),
+        read_table(comments, "comments"),
+        read_table(clusters, "clusters"),
+        read_table(labels, "labels"),
         params,
-        threads=read_table(threads_path, "threads") if threads_path is not None else None,
-        sources=read_table(sources_path, "sources") if sources_path is not None else None,
-        replies=read_table(replies_path, "replies") if replies_path is not None else None,
-        positions=read_table(positions_path, "positions") if positions_path is not None else None,
-        sides=read_table(sides_path, "sides") if sides_path is not None else None,
+        threads=optional(threads, "threads"),
+        sources=optional(sources, "sources"),
+        replies=optional(replies, "replies"),
+        positions=optional(positions, "positions"),
+        sides=optional(sides, "sides"),
     )
     write_text(page, out)
-    if metrics_out is not None:
-        write_json(metrics, metrics_out)
+    if metrics is not None:
+        write_json(numbers, metrics)
     return Path(out)

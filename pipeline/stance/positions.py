@@ -192,7 +192,7 @@ def _positions(claims, topics, chosen, side, vectors, model, min_confidence, nei
     return pl.DataFrame(rows, schema=POSITIONS)
 
 
-def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, model=None, engine="local",
+def run(params, *, claims, embeddings, clusters, out, sides, replies=None, model=None, engine="local",
         address=None) -> pl.DataFrame:
     """The positions stage: with no `stance.propositions` and `stance.fallback: found`, find each
     topic's proposition and every claim's side toward it; otherwise write both tables empty (sides
@@ -200,10 +200,11 @@ def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, m
     from stancemap.io import read_table, write_table
     from stancemap.progress import say
 
+    sides_path = sides
     if params.propositions or params.fallback != "found":
         why = "stance.propositions is set" if params.propositions else f"stance.fallback is {params.fallback}"
         write_table(pl.DataFrame(schema=POSITIONS), out, "positions")
-        write_table(pl.DataFrame(schema=SIDES), sides_out, "sides")
+        write_table(pl.DataFrame(schema=SIDES), sides_path, "sides")
         say(f"positions: not searched ({why})")
         return pl.DataFrame(schema=POSITIONS)
     claim_table = read_table(claims, "claims")
@@ -221,7 +222,7 @@ def run(params, *, claims, embeddings, clusters, out, sides_out, replies=None, m
         claim_table, cluster_table, vectors, model, params.min_confidence, params.batch_size, reply_table
     )
     write_table(positions, out, "positions")
-    write_table(sides, sides_out, "sides")
+    write_table(sides, sides_path, "sides")
     counts = dict(sides.drop_nulls("side").group_by("side").len().sort("side").iter_rows())
     opposed = positions["opposes"].drop_nulls().len()
     say(f"positions: {positions.height} topic proposition(s) found; sides {counts}; {opposed} topic(s) opposed")

@@ -66,7 +66,7 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
 def load_model(params: StanceParams, engine: str = "local", address: str | None = None):
     """The stance model `stance.adapter` names (see adapter_path), on `stance.backend`; with
     engine "ray", an object with the same `predict` that scores the pairs on Ray workers
-    (pipeline/engine.py:score_stance, the same bytes as here)."""
+    (pipeline/stance/ray.py:score_stance, the same bytes as here)."""
     if engine == "ray":
         return RayScorer(params, address)
     from stancemap.stance.backends import load_stance_model
@@ -83,8 +83,8 @@ class RayScorer:
 
         import torch
 
-        from stancemap.engine import score_stance
         from stancemap.stance.backends import load_stance_model
+        from stancemap.stance.ray import score_stance
 
         # torch's sums depend on its thread count: workers use this process's, so the bytes match a
         # local run on this machine (the int8 ONNX model is the same on any thread count)
@@ -164,20 +164,22 @@ def _reply_edges(
 
 def run(
     params: StanceParams,
-    claims_path: str | Path,
+    *,
+    claims: str | Path,
     out: str | Path,
+    comments: str | Path | None = None,
+    replies: str | Path | None = None,
     model=None,
-    comments_path: str | Path | None = None,
-    replies_out: str | Path | None = None,
     engine: str = "local",
     address: str | None = None,
 ) -> pl.DataFrame:
-    """Write the stances table to `out` and return it. With `replies_out` (which needs
-    `comments_path`), also write the replies table there, always: with or without propositions,
-    whatever the fallback, empty (with its schema) when no reply was scored. Its edges are the very
-    ones the reply fallback takes sides from, at the same `params.reply_prior`."""
-    claims = read_table(claims_path, "claims")
-    comments, edges = _reply_edges(params, comments_path, replies_out)
+    """Write the stances table to `out` and return it. With `replies` (which needs `comments`),
+    also write the replies table there, always: with or without propositions, whatever the
+    fallback, empty (with its schema) when no reply was scored. Its edges are the very ones the
+    reply fallback takes sides from, at the same `params.reply_prior`."""
+    replies_out = replies
+    claims = read_table(claims, "claims")
+    comments, edges = _reply_edges(params, comments, replies_out)
     if replies_out is not None:
         replies = replies_table(comments, edges)
         write_table(replies, replies_out, "replies")
