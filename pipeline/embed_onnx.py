@@ -10,12 +10,10 @@ downloaded and nothing happens at import time; onnx and onnxruntime are imported
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import logging
 import os
-import platform
 import re
 import tempfile
 import warnings
@@ -25,31 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from stancemap.embed import backend_model_id, encode_in_batches, resolve_model
+from stancemap.encoder import backend_model_id, encode_in_batches, needs_reduce_range, recipe, resolve_model
 from stancemap.errors import StancemapError
 from stancemap.progress import say
 
-# names how the file is made; part of the cache's model id, so a new recipe never reuses old vectors
-RECIPE = "onnx-int8-r2"
 MODEL_FILE = "model.int8.onnx"
 OPSET = 17
-
-
-@functools.cache
-def needs_reduce_range() -> bool:
-    """7-bit weights where int8 products can saturate: x86 without VNNI (onnxruntime's advice)."""
-    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:  # cannot tell: take the safe choice
-        return True
-    return re.search(r"\b(avx512_vnni|avx_vnni)\b", flags) is None
-
-
-def recipe() -> str:
-    """RECIPE, marked when the weights are 7-bit (such a file differs, so its vectors must not mix)."""
-    return RECIPE + ("-rr" if needs_reduce_range() else "")
 
 
 def cache_root() -> Path:

@@ -154,7 +154,7 @@ def run(paths: Sequence[str | Path], params, out: str | Path | None = None, mode
     """Read every file first (a bad one fails before the model loads), score them with the model of
     `params.adapter` (StanceParams), and write the scores and the params used to `out` as JSON."""
     from stancemap.progress import say
-    from stancemap.stance.stage import adapter_path
+    from stancemap.stance.backends import adapter_path
 
     files = read_files(paths)
     folder = adapter_path(params.adapter)

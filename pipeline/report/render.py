@@ -53,7 +53,7 @@ def sides_note(stance, found: bool = False) -> str:
 def measured_note(stance) -> str | None:
     """How the stance model's sides were measured, from the model folder's scores.json (written by
     bench/stance_eval.py on sets it never trained or was tuned on); None when not measured."""
-    from stancemap.stance.stage import adapter_path
+    from stancemap.stance.backends import adapter_path
 
     path = adapter_path(stance.adapter) / "scores.json"
     if not path.exists():

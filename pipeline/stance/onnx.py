@@ -35,8 +35,7 @@ from stancemap.embed_onnx import (
     session_options,
 )
 from stancemap.errors import StancemapError
-from stancemap.stance.backends import pair_order
-from stancemap.stance.model import CLASSES, CONFIG_FILE, WEIGHTS_FILE, base_path
+from stancemap.stance.model import CLASSES, CONFIG_FILE, WEIGHTS_FILE, base_path, pair_order
 
 # names how the file is made; part of the model id, so a new recipe never reuses an old file
 RECIPE = "stance-onnx-int8-r1"
@@ -56,7 +55,7 @@ def _require(module: str):
 
 
 def recipe() -> str:
-    """RECIPE, marked when the weights are 7-bit (x86 without VNNI: embed_onnx.needs_reduce_range)."""
+    """RECIPE, marked when the weights are 7-bit (x86 without VNNI: encoder.needs_reduce_range)."""
     return RECIPE + ("-rr" if needs_reduce_range() else "")
 
 

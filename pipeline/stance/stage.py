@@ -11,7 +11,6 @@ empty and the positions stage gives sides after clustering; with `none` there ar
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -21,21 +20,6 @@ from stancemap.config import StanceParams
 from stancemap.io import read_table, write_table
 from stancemap.progress import say
 from stancemap.schemas import STANCES
-
-BUNDLED = "bundled"  # stance.adapter naming the model that ships inside the package
-BUNDLED_NAME = "stance-minilm"
-
-
-def bundled_adapter() -> Path:
-    """The folder of the stance model shipped as package data (`stancemap/models/stance-minilm`)."""
-    return Path(str(resources.files("stancemap").joinpath("models", BUNDLED_NAME)))
-
-
-def adapter_path(name: str) -> Path:
-    """`stance.adapter` as a folder: `bundled` is the model inside the installed package (found the
-    same way from a wheel or a source checkout); anything else is a folder path, e.g. one written by
-    `stancemap train-stance`."""
-    return bundled_adapter() if name == BUNDLED else Path(name)
 
 
 def sides(probs: np.ndarray, min_confidence: float) -> list[str]:
@@ -64,7 +48,7 @@ def stances(claims: pl.DataFrame, propositions: tuple[str, ...], model, params: 
 
 
 def load_model(params: StanceParams, engine: str = "local", address: str | None = None):
-    """The stance model `stance.adapter` names (see adapter_path), on `stance.backend`; with
+    """The stance model `stance.adapter` names (see backends.adapter_path), on `stance.backend`; with
     engine "ray", an object with the same `predict` that scores the pairs on Ray workers
     (pipeline/stance/ray.py:score_stance, the same bytes as here)."""
     if engine == "ray":

@@ -1,0 +1,214 @@
+"""The models: a seeded UMAP reduction (fitted on a sample, the rest placed with `transform`, the
+two UMAPs side by side in two processes when that pays) and HDBSCAN on it; `fit` and `predict`.
+
+The only module that reaches into UMAP's private attributes (`_knn_search_index`,
+`_angular_trees`): the exact neighbour index stands in for pynndescent's here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from stancemap.cluster.exact import ExactIndex
+from stancemap.cluster.topics import renumber
+from stancemap.config import ClusterParams
+from stancemap.progress import say, track
+
+MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params.min_dist
+CHUNK = 20_000  # rows placed by UMAP transform at a time
+EXACT_PLACE_MAX = 200_000  # rows placed by exact search in a full fit; beyond, pynndescent (see fit)
+PARALLEL_FROM = 5_000  # claims from which the two UMAPs run in two processes (when there are 2 CPUs)
+MEMMAP_FROM = "1M"  # arrays at least this big reach the workers as read-only memory maps (joblib)
+
+
+class UmapIndex(ExactIndex):
+    """The exact index as UMAP takes it in the place of pynndescent's: UMAP's transform calls
+    `query` and reads `_angular_trees` (to pick a search epsilon, which exact search ignores)."""
+
+    _angular_trees = True
+
+
+@dataclass
+class Fitted:
+    """What a full fit leaves behind so later runs can place new claims without refitting."""
+
+    umap: object | None  # to params.n_components dimensions, for HDBSCAN
+    umap_map: object | None  # to 2-D, for the map
+    clusterer: object | None  # HDBSCAN with prediction data
+    raw: np.ndarray  # HDBSCAN's own label per fitted row
+
+
+def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
+    """Seeded UMAP (cosine) to `n_components`: (the fitted reducer, the reduced rows); `knn` reuses
+    a neighbour graph already computed."""
+    import warnings
+
+    import umap
+
+    # a seed makes UMAP single-threaded on purpose (reproducible); its warning says so on every run
+    warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+    # our exact index stands in for pynndescent's (see UmapIndex); UMAP warns it might not
+    warnings.filterwarnings("ignore", message="precomputed_knn\\[2\\]", category=UserWarning)
+
+    reducer = umap.UMAP(
+        n_neighbors=n_neighbors,
+        n_components=n_components,
+        min_dist=min_dist,
+        metric="cosine",
+        random_state=seed,  # also makes UMAP single-threaded, hence reproducible
+        precomputed_knn=knn if knn is not None else (None, None, None),
+        init="spectral" if len(vectors) > n_components + 10 else "random",
+    )
+    return reducer, reducer.fit_transform(vectors).astype(np.float32)
+
+
+def smallest_topic(params: ClusterParams, n: int) -> int:
+    """HDBSCAN's min_cluster_size for `n` claims: `min_cluster_size`, or `min_cluster_share` of the
+    claims when that is more, so a large corpus gives topics a reader can take in (at 1M claims a
+    fixed 12 gave 9,096 topics)."""
+    return max(params.min_cluster_size, math.ceil(params.min_cluster_share * n))
+
+
+def fit(
+    vectors: np.ndarray,
+    params: ClusterParams,
+    seed: int,
+    *,
+    chunk: int = CHUNK,
+    exact_place_max: int = EXACT_PLACE_MAX,
+    parallel_from: int = PARALLEL_FROM,
+    memmap_from: int | str = MEMMAP_FROM,
+    cpus: int | None = None,
+) -> tuple[Fitted, np.ndarray, np.ndarray]:
+    """Full fit: (models, membership probability per row, (n, 2) map coordinates); topics are
+    `renumber(fitted.raw)`. Beyond `fit_sample` rows, UMAP learns from a seeded sample and places
+    the rest with `transform`, `chunk` rows at a time, so memory stays flat; HDBSCAN always sees
+    every row. Past `exact_place_max` rows to place, they are placed through pynndescent; from
+    `parallel_from` claims, with two CPUs (`cpus`, default: those this process may use), the two
+    UMAPs run in two processes, which get arrays of `memmap_from` bytes or more as memory maps."""
+    import hdbscan
+
+    n = len(vectors)
+    if n < max(params.min_cluster_size, params.n_components + 3, 5):
+        say(f"cluster: only {n} claim(s), too few to cluster; all are left unclustered")
+        return Fitted(None, None, None, np.full(n, -1, np.int32)), np.zeros(n, np.float32), _small_map(vectors)
+    sample = np.arange(n)
+    if n > params.fit_sample:
+        sample = np.sort(np.random.RandomState(seed).choice(n, params.fit_sample, replace=False))
+    k = min(params.n_neighbors, len(sample) - 1)
+    index = UmapIndex(vectors[sample])
+    knn = (*index.query(index.data, k), index)
+    approximate = None
+    if n - len(sample) > exact_place_max:
+        # exact search costs (rows to place) x (sample) products: past this many rows, an
+        # approximate index (pynndescent, ~24 s of numba compile) is cheaper, e.g. at 1M claims
+        from pynndescent import NNDescent
+
+        approximate = NNDescent(
+            vectors[sample], metric="cosine", n_neighbors=k, random_state=np.random.RandomState(seed), n_jobs=1
+        )
+        approximate.prepare()
+    rest = np.setdiff1d(np.arange(n), sample)
+    chunks = np.array_split(rest, max(1, len(rest) // chunk)) if len(rest) else []
+    jobs = [(params.n_components, params.min_dist), (2, MAP_MIN_DIST)]  # for HDBSCAN, for the map
+    # side by side only with the exact index: past exact_place_max each worker would hold and
+    # compile its own approximate index (the 1M memory figures are for one after the other)
+    parallel = n >= parallel_from and (_cpus() if cpus is None else cpus) >= 2 and approximate is None
+    answers = {}
+    if parallel and chunks:
+        # each worker would search the same rows again: search them once, here, and send the answers
+        for part in track(chunks, len(chunks), "cluster: neighbours of the claims to place"):
+            index.query(vectors[part], k)
+        answers = dict(index.memo)
+    args = (vectors, sample, chunks, k, seed, knn, approximate, answers)
+    if parallel:
+        # a seeded UMAP is single-threaded: the two run side by side in two processes, with the
+        # same result as one after the other (joblib memory-maps `vectors` rather than copying it)
+        from joblib import Parallel, delayed
+
+        say(f"cluster: fitting the two UMAPs side by side, placing {len(rest)} claim(s) with each")
+        runs = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
+            delayed(_umap_all)(dims, dist, *args) for dims, dist in jobs
+        )
+    else:
+        runs = [_umap_all(dims, dist, *args) for dims, dist in track(jobs, 2, "cluster: UMAP")]
+    (reducer, reduced), (mapper, coords) = runs
+    if isinstance(reducer._knn_search_index, ExactIndex):  # one index (and its query memory) for both
+        mapper._knn_search_index = reducer._knn_search_index
+    clusterer = hdbscan.HDBSCAN(
+        min_cluster_size=smallest_topic(params, n),
+        min_samples=min(params.min_samples, n - 1),
+        cluster_selection_method=params.cluster_selection_method,
+        prediction_data=True,
+    ).fit(reduced)
+    fitted = Fitted(reducer, mapper, clusterer, clusterer.labels_.astype(np.int32))
+    return fitted, clusterer.probabilities_.astype(np.float32), coords
+
+
+def cluster(vectors: np.ndarray, params: ClusterParams, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cluster per row, membership probability per row, (n, 2) map coordinates)."""
+    fitted, probabilities, coords = fit(vectors, params, seed)
+    return renumber(fitted.raw), probabilities, coords
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _umap_all(n_components, min_dist, vectors, sample, chunks, k, seed, knn, approximate, answers=None):
+    """One UMAP: fitted on `vectors[sample]`, then placing the other rows chunk by chunk; (the
+    reducer, (n, n_components) coordinates for every row). `answers` are neighbour searches
+    already done (ExactIndex memory) for those rows."""
+    if answers and isinstance(knn[2], ExactIndex):
+        knn[2].memo.update(answers)
+    # in a worker, joblib hands large arrays over as read-only memory maps, and UMAP writes into the
+    # neighbour arrays it is given: each UMAP gets its own copy
+    knn = (np.array(knn[0]), np.array(knn[1]), knn[2])
+    reducer, reduced_sample = reduce(vectors[sample], n_components, k, min_dist, seed, knn)
+    if approximate is not None:
+        reducer._knn_search_index = approximate
+    out = np.zeros((len(vectors), n_components), np.float32)
+    out[sample] = reduced_sample
+    for part in chunks:
+        out[part] = transform(reducer, vectors[part])
+    return reducer, out
+
+
+def transform(reducer, vectors: np.ndarray) -> np.ndarray:
+    """`vectors` placed by a fitted UMAP, its warnings silenced."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return reducer.transform(vectors).astype(np.float32)
+
+
+def predict(fitted: Fitted, vectors: np.ndarray, *, chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New rows placed with the models of an earlier fit, `chunk` rows at a time: (HDBSCAN label,
+    probability, map coordinates)."""
+    import hdbscan
+
+    parts = [vectors[i : i + chunk] for i in range(0, max(len(vectors), 1), chunk)]
+    reduced = np.concatenate([transform(fitted.umap, c) for c in parts])
+    coords = np.concatenate([transform(fitted.umap_map, c) for c in parts])
+    labels, strengths = hdbscan.approximate_predict(fitted.clusterer, reduced)
+    return labels.astype(np.int32), strengths.astype(np.float32), coords
+
+
+def _small_map(vectors: np.ndarray) -> np.ndarray:
+    """2-D positions for a handful of points: their first two principal components."""
+    centred = vectors - vectors.mean(axis=0)
+    if len(vectors) < 2:
+        return np.zeros((len(vectors), 2), np.float32)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    coords = centred @ vt[:2].T
+    if coords.shape[1] < 2:
+        coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
+    return coords.astype(np.float32)

@@ -1,0 +1,97 @@
+"""What is kept between runs (`State`, saved next to the clusters), and how a later run recognises
+it: claim keys, the fingerprint of params and code, and ids matched to the previous run's."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stancemap.cluster.model import Fitted
+from stancemap.config import ClusterParams
+from stancemap.io import atomic_path
+from stancemap.progress import say
+
+STATE_VERSION = 2  # 2: the exact neighbour index replaced pynndescent
+
+
+@dataclass
+class State:
+    """Kept between runs (persisted next to the clusters): the last full fit and what each claim got."""
+
+    version: int
+    fingerprint: str  # params + seed of the last full fit; a change means a full refit
+    fitted: Fitted
+    raw_to_topic: dict[int, int]  # HDBSCAN label of the fit -> topic id
+    centres: np.ndarray  # unit centre per topic, for placing new noise
+    centre_topics: list[int]
+    fit_size: int  # claims at the last full fit
+    changed: int  # claims added or removed since then
+    claims: dict[str, tuple[int, int, float, float, float]]  # key -> (topic, cluster, probability, x, y)
+    next_topic: int  # ids only grow, so a vanished cluster's id is never given to another
+    next_cluster: int
+
+
+def claim_keys(claim_ids: list[str], vectors: np.ndarray) -> list[str]:
+    """A claim is "the same" in a later run when its id and its vector (so its text and the embedding
+    model) are the same."""
+    return [
+        f"{cid}\0{hashlib.blake2b(row.tobytes(), digest_size=12).hexdigest()}"
+        for cid, row in zip(claim_ids, np.ascontiguousarray(vectors, dtype=np.float32), strict=True)
+    ]
+
+
+def fingerprint(params: ClusterParams, seed: int) -> str:
+    """Params (but max_drift), seed and the code of this package: a change means a full refit."""
+    settings = {k: v for k, v in dataclasses.asdict(params).items() if k != "max_drift"}
+    code = hashlib.sha256()  # new clustering code: refit
+    for module in sorted(Path(__file__).parent.glob("*.py"), key=lambda p: p.name):
+        code.update(module.read_bytes())
+    listed = " ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+    return f"v{STATE_VERSION} code={code.hexdigest()[:16]} seed={seed} {listed}"
+
+
+def match_ids(labels: np.ndarray, keys: list[str], previous: dict[str, int], next_id: int) -> tuple[np.ndarray, int]:
+    """Relabel groups (-1 stays -1) with the id of the previous group they share most claims with,
+    greedily, biggest overlap first; groups left over get fresh ids from `next_id`, in label order
+    (labels come numbered by size). Returns (ids, the next fresh id)."""
+    overlap: dict[tuple[int, int], int] = {}
+    for key, label in zip(keys, labels.tolist(), strict=True):
+        old = previous.get(key, -1)
+        if label >= 0 and old >= 0:
+            overlap[(label, old)] = overlap.get((label, old), 0) + 1
+    mapping: dict[int, int] = {}
+    used: set[int] = set()
+    for (label, old), _ in sorted(overlap.items(), key=lambda item: (-item[1], item[0])):
+        if label not in mapping and old not in used:
+            mapping[label] = old
+            used.add(old)
+    for label in sorted(set(labels.tolist()) - {-1}):
+        if label not in mapping:
+            mapping[label] = next_id
+            next_id += 1
+    return np.array([mapping.get(label, -1) for label in labels.tolist()], dtype=np.int32), next_id
+
+
+def load_state(path: Path | None) -> State | None:
+    """The previous run's state, or None (missing, unreadable or from another version: a full fit)."""
+    if path is None or not path.exists():
+        return None
+    import joblib
+
+    try:
+        state = joblib.load(path)
+    except Exception as exc:  # a damaged file costs a full fit, never the run
+        say(f"cluster: ignoring the state in {path} ({type(exc).__name__}); fitting from scratch")
+        return None
+    return state if isinstance(state, State) and state.version == STATE_VERSION else None
+
+
+def save_state(state: State, path: Path) -> None:
+    import joblib
+
+    with atomic_path(path) as tmp:
+        joblib.dump(state, tmp)

@@ -1,0 +1,20 @@
+import numpy as np
+
+from stancemap.cluster import ExactIndex
+
+
+def test_the_exact_index_finds_true_neighbours_and_remembers_its_answers():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(300, 8)).astype(np.float32)
+    index = ExactIndex(data)
+    queries = rng.normal(size=(50, 8)).astype(np.float32)
+    indices, dists = index.query(queries, 5)
+    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    truth = np.argsort(-(q @ unit.T), axis=1, kind="stable")[:, :5]
+    assert np.array_equal(indices, truth)
+    assert np.allclose(dists, 1 - np.take_along_axis(q @ unit.T, truth, axis=1), atol=1e-5)
+    index.data = None  # from here on, only the memory can answer
+    again = index.query(queries.copy(), 5)
+    assert np.array_equal(again[0], indices) and again[0] is not indices  # from memory, as a copy
+    assert np.array_equal(index.query(queries, 5)[1], dists)

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from stancemap.cluster import cluster, fit, renumber, smallest_topic
+from stancemap.config import ClusterParams
+
+
+def blobs(seed: int = 0, per: int = 30, dim: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(3, dim))
+    points = np.concatenate([c + 0.15 * rng.normal(size=(per, dim)) for c in centres])
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    return points.astype(np.float32), np.repeat(np.arange(3), per)
+
+
+def test_too_few_claims_stay_unclustered_with_positions():
+    labels, prob, coords = cluster(np.eye(4, 8, dtype=np.float32), ClusterParams(), 42)
+    assert labels.tolist() == [-1] * 4 and coords.shape == (4, 2) and np.isfinite(coords).all()
+
+
+@pytest.mark.slow
+def test_real_umap_hdbscan_finds_the_blobs_and_repeats_exactly():
+    vectors, truth = blobs()
+    labels, prob, coords = cluster(vectors, ClusterParams(), 42)
+    assert coords.shape == (len(vectors), 2)
+    found = {c for c in labels.tolist() if c >= 0}
+    assert found == {0, 1, 2}
+    for t in range(3):  # each true blob maps to one cluster
+        assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
+    again = cluster(vectors, ClusterParams(), 42)
+    assert np.array_equal(again[0], labels) and np.array_equal(again[2], coords)
+
+
+@pytest.mark.slow
+def test_umap_learns_from_a_sample_and_places_the_rest():
+    vectors, truth = blobs(per=40)
+    labels, prob, coords = cluster(vectors, ClusterParams(fit_sample=60), 42)
+    assert coords.shape == (120, 2) and np.isfinite(coords).all()
+    for t in range(3):  # the blobs are still found, sampled or placed
+        assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
+
+
+@pytest.mark.slow
+def test_the_two_umaps_side_by_side_give_what_one_after_the_other_gives():
+    vectors, _ = blobs(per=40)
+    params = ClusterParams(fit_sample=60)  # so that some rows are placed, too
+    alone, prob, coords = fit(vectors, params, 42, parallel_from=10**9)
+    # two worker processes, every array read-only in the workers, as big ones are
+    paired, prob2, coords2 = fit(vectors, params, 42, parallel_from=10, cpus=2, memmap_from=1)
+    assert np.array_equal(coords, coords2) and np.array_equal(alone.raw, paired.raw)
+    assert np.array_equal(prob, prob2)
+    assert paired.umap_map._knn_search_index is paired.umap._knn_search_index
+
+
+@pytest.mark.slow
+def test_many_rows_to_place_use_an_approximate_index():
+    """Past exact_place_max rows to place, a full fit places them through pynndescent; the result
+    is as good and still the same in a second run."""
+    vectors, truth = blobs(per=40)
+    params = ClusterParams(fit_sample=60)
+    fitted, _, coords = fit(vectors, params, 42, exact_place_max=10)
+    assert type(fitted.umap._knn_search_index).__name__ == "NNDescent"
+    again, _, coords_again = fit(vectors, params, 42, exact_place_max=10)
+    assert np.array_equal(coords, coords_again) and np.array_equal(fitted.raw, again.raw)
+    labels = renumber(fitted.raw)
+    for t in range(3):
+        assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
+
+
+def test_the_smallest_topic_grows_with_the_corpus():
+    params = ClusterParams()
+    assert smallest_topic(params, 810) == 12 and smallest_topic(params, 24_000) == 12
+    assert smallest_topic(params, 100_000) == 50 and smallest_topic(params, 1_000_000) == 500
+    assert smallest_topic(ClusterParams(min_cluster_share=0.0), 1_000_000) == 12
