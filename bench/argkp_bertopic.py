@@ -18,7 +18,6 @@ import argparse
 import importlib.util
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +108,8 @@ def main() -> None:
 
     def ours(p: Params) -> tuple[dict, float]:
         start = time.perf_counter()
-        runs = [evaluate(args.data, args.split, replace(p, seed=s), embedder, cache=cache)["mean"] for s in seeds]
+        seeded = [p.model_copy(update={"seed": s}) for s in seeds]
+        runs = [evaluate(args.data, args.split, q, embedder, cache=cache)["mean"] for q in seeded]
         return averaged(runs), (time.perf_counter() - start) / len(seeds)
 
     def timed(fn, **kw) -> tuple[dict, float]:
@@ -138,7 +138,7 @@ def main() -> None:
         print()
         print(f"{'stancemap, cluster params changed':<44} " + " ".join(f"{k[:7]:>7}" for k in METRICS))
         for change in SWEEP:
-            m, t = ours(replace(params, cluster=replace(params.cluster, **change)))
+            m, t = ours(params.model_copy(update={"cluster": params.cluster.model_copy(update=change)}))
             print(line(", ".join(f"{k}={v}" for k, v in change.items()), m, t))
 
 

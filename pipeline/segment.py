@@ -9,7 +9,6 @@ nothing (UI text such as `1 reply →`, bare links, one-word replies) are droppe
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
@@ -188,7 +187,7 @@ def fingerprint(params: SegmentParams) -> str:
 
     model = "blank" if params.spacy_model == "blank" else spacy.util.get_package_version(params.spacy_model)
     parts = [hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), version("spacy"), params.spacy_model, str(model)]
-    parts += [f"{k}={v}" for k, v in sorted(dataclasses.asdict(params).items()) if k != "batch_size"]
+    parts += [f"{k}={v}" for k, v in sorted(params.model_dump().items()) if k != "batch_size"]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -120,7 +120,7 @@ def test_unknown_backend_is_refused():
     from stancemap.embed import make_embedder
     from stancemap.errors import ConfigError, StancemapError
 
-    with pytest.raises(ConfigError, match="embed.backend: must be torch or onnx"):
+    with pytest.raises(ConfigError, match="embed.backend: must be one of torch, onnx, got"):
         load_params(None, ["embed.backend=tensorflow"])
     assert load_params(None, ["embed.backend=onnx"]).embed.backend == "onnx"
     with pytest.raises(StancemapError, match="embed.backend"):

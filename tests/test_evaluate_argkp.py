@@ -2,7 +2,6 @@ import csv
 import json
 import math
 import re
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -58,7 +57,7 @@ def write_split(folder, split="dev", drop_column=None):
     return folder
 
 
-SMALL = replace(Params(), cluster=replace(ClusterParams(), min_cluster_size=4, n_neighbors=8))
+SMALL = Params(cluster=ClusterParams(min_cluster_size=4, n_neighbors=8))
 
 
 def test_scores_of_six_arguments_by_hand():

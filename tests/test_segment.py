@@ -181,7 +181,6 @@ def test_cache_gives_the_same_claims_and_segments_only_new_comments(nlp, tmp_pat
 
 
 def test_cache_key_follows_text_quotes_skip_and_params():
-    from dataclasses import replace
 
     from stancemap.segment import comment_keys
 
@@ -193,8 +192,8 @@ def test_cache_key_follows_text_quotes_skip_and_params():
     assert comment_keys(quoted, PARAMS)[0] != keys[0]
     deleted = base.with_columns(pl.Series("is_deleted", [True, False]))
     assert comment_keys(deleted, PARAMS)[0] != keys[0]
-    assert comment_keys(base, replace(PARAMS, min_words=4))[0] != keys[0]
-    assert comment_keys(base, replace(PARAMS, batch_size=8))[0] == keys[0]  # batching changes nothing
+    assert comment_keys(base, PARAMS.model_copy(update={"min_words": 4}))[0] != keys[0]
+    assert comment_keys(base, PARAMS.model_copy(update={"batch_size": 8}))[0] == keys[0]  # batching changes nothing
 
 
 def test_run_writes_and_reuses_the_cache(tmp_path):

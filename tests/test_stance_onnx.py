@@ -204,7 +204,7 @@ def test_the_factory_picks_the_backend(stance_folder, onnx_model, onnx_root):
 def test_the_backend_param_is_checked():
     assert load_params(None).stance.backend == "torch"
     assert load_params(None, ["stance.backend=onnx"]).stance.backend == "onnx"
-    with pytest.raises(ConfigError, match="stance.backend: must be torch or onnx, got 'tf'"):
+    with pytest.raises(ConfigError, match="stance.backend: must be one of torch, onnx, got 'tf'"):
         load_params(None, ["stance.backend=tf"])
     with pytest.raises(StancemapError, match="stance.backend: must be one of torch, onnx"):
         load_stance_model(StanceParams(backend="tf"))

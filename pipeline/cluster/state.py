@@ -3,7 +3,6 @@ it: claim keys, the fingerprint of params and code, and ids matched to the previ
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,7 @@ def claim_keys(claim_ids: list[str], vectors: np.ndarray) -> list[str]:
 
 def fingerprint(params: ClusterParams, seed: int) -> str:
     """Params (but max_drift), seed and the code of this package: a change means a full refit."""
-    settings = {k: v for k, v in dataclasses.asdict(params).items() if k != "max_drift"}
+    settings = {k: v for k, v in params.model_dump().items() if k != "max_drift"}
     code = hashlib.sha256()  # new clustering code: refit
     for module in sorted(Path(__file__).parent.glob("*.py"), key=lambda p: p.name):
         code.update(module.read_bytes())
