@@ -49,3 +49,10 @@ def test_no_module_imports_one_that_imports_it_back():
         if node not in state:
             visit(node, [node])
     assert "stancemap.embed" not in graph["stancemap.embed_onnx"]
+
+
+def test_every_module_reads_in_one_sitting():
+    """No module of the package is over 400 lines (cli.py included)."""
+    lines = {p.relative_to(REPO).as_posix(): len(p.read_text(encoding="utf-8").splitlines()) for p in ROOT.rglob("*.py")}
+    long = {path: n for path, n in lines.items() if n > 400}
+    assert not long, long
