@@ -2,6 +2,7 @@
 
 import importlib.util
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,15 @@ def test_layout_puts_every_artifact_under_the_working_folder(tmp_path):
         _ = at.no_such_artifact
     paths = stage("segment").paths(at)
     assert paths == {"comments": at.comments, "out": at.claims, "cache": at.segment_cache}
+
+
+def test_the_readme_stage_table_lists_what_each_stage_writes():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text[text.index("## The stages") : text.index("## The report")].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[1].startswith("`stancemap "):
+            rows[cells[0]] = set(re.findall(r"`([\w/.]+\.\w+)`", cells[3]))
+    assert list(rows) == [s.name for s in RUN_STAGES]
+    for spec in RUN_STAGES:
+        assert rows[spec.name] == {ARTIFACTS[a] for a in spec.writes.values()}, spec.name
