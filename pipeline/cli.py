@@ -59,12 +59,15 @@ def ingest(
     fmt: FormatOpt = "auto",
     skip_bad: SkipBadOpt = False,
     field_map: MapOpt = None,
+    params: ParamsOpt = Path("params.yaml"),
+    overrides: SetOpt = None,
 ):
     """Read threads (Hacker News, Reddit, JSONL, CSV, Parquet, plain-text dumps) into one comments table."""
     from stancemap import ingest as stage
     from stancemap.ingest.records import parse_map
 
     comments = stage.run(
+        _params(params, overrides).ingest,
         inputs=inputs, out=out, threads=threads, sources=sources, fmt=fmt, skip_bad=skip_bad,
         field_map=parse_map(field_map),
     )
@@ -228,7 +231,7 @@ def train_stance(
 
 @app.command(
     epilog="Example: stancemap cluster data/interim/embeddings.parquet --stances data/processed/stances.parquet "
-    "--out data/processed/clusters.parquet --state data/processed/cluster_state.joblib"
+    "--out data/processed/clusters.parquet --state data/processed/cluster_state.pickle"
 )
 def cluster(
     embeddings: Annotated[Path, typer.Argument(help="Embeddings table from `embed`.")],
@@ -329,24 +332,33 @@ def run(
     field_map: MapOpt = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another run is writing to the workdir, wait for it instead of exiting.")
+    ] = False,
 ):
     """Run every stage, ingest to report, and print the report's path last.
 
+    A run is all or nothing: the stages write into WORKDIR/.stancemap/staging, and the new set of
+    artifacts replaces the old one only when every stage has succeeded (a failed or killed run leaves
+    the previous artifacts as they were). One run at a time writes to a workdir.
+
     The stages and the artifacts each reads and writes come from one table (stancemap.stages), the
     same one dvc.yaml is checked against."""
+    from stancemap import workdir as txn
     from stancemap.ingest.records import parse_map
     from stancemap.stages import RUN_STAGES
 
-    p = _params(params, overrides)
-    at = Layout(workdir)
-    ingest_options = {
-        "inputs": inputs or [at.raw], "fmt": fmt, "skip_bad": skip_bad, "field_map": parse_map(field_map)
-    }
-    for stage in RUN_STAGES:
-        started = time.perf_counter()
-        stage.run(p, at, **(ingest_options if stage.name == "ingest" else {}))
-        say(f"{stage.name}: done in {time.perf_counter() - started:.1f} s")
-    print(at.report)
+    p = _params(params, overrides)  # every param is checked before anything is touched
+    sources = list(inputs or [Layout(workdir).raw])
+    txn.check_workdir(workdir, sources)
+    ingest_options = {"inputs": sources, "fmt": fmt, "skip_bad": skip_bad, "field_map": parse_map(field_map)}
+    with txn.locked(workdir, wait=wait, say=say), txn.transaction(workdir) as staged:
+        for stage in RUN_STAGES:
+            started = time.perf_counter()
+            txn.checkpoint(f"stage:{stage.name}")
+            stage.run(p, staged, **(ingest_options if stage.name == "ingest" else {}))
+            say(f"{stage.name}: done in {time.perf_counter() - started:.1f} s")
+    print(Layout(workdir).report)
 
 
 def main() -> None:
@@ -354,6 +366,11 @@ def main() -> None:
         app()
     except StancemapError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:  # read-only, disk full, not a folder, permission denied: one line, not a traceback
+        from stancemap.workdir import describe_os_error
+
+        print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -209,12 +209,16 @@ def claims_frame(*texts: str, end: int | None = None):
     )
 
 
-def stancemap(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """`stancemap ARGS...` in a fresh interpreter (exit code, stdout and stderr as a user sees them)."""
+def stancemap(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess:
+    """`stancemap ARGS...` in a fresh interpreter (exit code, stdout and stderr as a user sees them);
+    `env` is added to this process's environment."""
     return subprocess.run(
         [sys.executable, "-c", "from stancemap.cli import main; main()", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stancemap.io import file_mode
 from stancemap.progress import say, track
 from stancemap.stance.data import VAST, Pair, read_stance_csv, training_pairs, vast_split
 from stancemap.stance.model import StanceModel
@@ -173,6 +175,7 @@ def train(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        os.chmod(tmp, file_mode(directory=True))  # mkdtemp's 0700 would make the model private
         model.save(tmp, facts)
         if out.exists():
             shutil.rmtree(out)
