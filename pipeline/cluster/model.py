@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from stancemap.cluster.exact import ExactIndex
 from stancemap.cluster.topics import renumber
 from stancemap.config import ClusterParams
+from stancemap.errors import StancemapError
 from stancemap.progress import say, track
 
 MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params.min_dist
@@ -45,8 +47,6 @@ class Fitted:
 def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
     """Seeded UMAP (cosine) to `n_components`: (the fitted reducer, the reduced rows); `knn` reuses
     a neighbour graph already computed."""
-    import warnings
-
     import umap
 
     # a seed makes UMAP single-threaded on purpose (reproducible); its warning says so on every run
@@ -93,9 +93,14 @@ def fit(
     import hdbscan
 
     n = len(vectors)
-    if n < max(params.min_cluster_size, params.n_components + 3, 5):
+    if n < max(params.min_cluster_size, 8):
         say(f"cluster: only {n} claim(s), too few to cluster; all are left unclustered")
         return Fitted(None, None, None, np.full(n, -1, np.int32)), np.zeros(n, np.float32), _small_map(vectors)
+    if n < params.n_components + 3:  # UMAP's spectral start needs n_components + 3 rows or more
+        raise StancemapError(
+            f"cluster: {n:,} claims are too few for cluster.n_components={params.n_components} (it needs "
+            f"n_components + 3 claims or more); set cluster.n_components to {n - 3} or less"
+        )
     sample = np.arange(n)
     if n > params.fit_sample:
         sample = np.sort(np.random.RandomState(seed).choice(n, params.fit_sample, replace=False))
@@ -183,8 +188,6 @@ def _umap_all(n_components, min_dist, vectors, sample, chunks, k, seed, knn, app
 
 def transform(reducer, vectors: np.ndarray) -> np.ndarray:
     """`vectors` placed by a fitted UMAP, its warnings silenced."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return reducer.transform(vectors).astype(np.float32)
@@ -198,7 +201,9 @@ def predict(fitted: Fitted, vectors: np.ndarray, *, chunk: int = CHUNK) -> tuple
     parts = [vectors[i : i + chunk] for i in range(0, max(len(vectors), 1), chunk)]
     reduced = np.concatenate([transform(fitted.umap, c) for c in parts])
     coords = np.concatenate([transform(fitted.umap_map, c) for c in parts])
-    labels, strengths = hdbscan.approximate_predict(fitted.clusterer, reduced)
+    with warnings.catch_warnings():  # a fit that found no clusters places everything as noise: expected
+        warnings.filterwarnings("ignore", message="Clusterer does not have any defined clusters")
+        labels, strengths = hdbscan.approximate_predict(fitted.clusterer, reduced)
     return labels.astype(np.int32), strengths.astype(np.float32), coords
 
 

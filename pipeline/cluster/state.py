@@ -3,7 +3,10 @@ it: claim keys, the fingerprint of params and code, and ids matched to the previ
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
+import importlib
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from stancemap.config import ClusterParams
 from stancemap.io import atomic_path
 from stancemap.progress import say
 
-STATE_VERSION = 2  # 2: the exact neighbour index replaced pynndescent
+STATE_VERSION = 3  # 2: the exact neighbour index replaced pynndescent; 3: a pickle with the same bytes every run
 
 
 @dataclass
@@ -79,10 +82,9 @@ def load_state(path: Path | None) -> State | None:
     """The previous run's state, or None (missing, unreadable or from another version: a full fit)."""
     if path is None or not path.exists():
         return None
-    import joblib
-
     try:
-        state = joblib.load(path)
+        with open(path, "rb") as f:
+            state = pickle.load(f)
     except Exception as exc:  # a damaged file costs a full fit, never the run
         say(f"cluster: ignoring the state in {path} ({type(exc).__name__}); fitting from scratch")
         return None
@@ -90,7 +92,24 @@ def load_state(path: Path | None) -> State | None:
 
 
 def save_state(state: State, path: Path) -> None:
-    import joblib
+    """Pickle the state so that the same state gives the same bytes in every process: numba's own
+    pickling of a compiled function (UMAP keeps its distance functions) writes a random id, so
+    those are written by their import path instead."""
+    from numba.core.registry import CPUDispatcher
 
-    with atomic_path(path) as tmp:
-        joblib.dump(state, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        pickler = pickle.Pickler(f, protocol=5)
+        pickler.dispatch_table = {**copyreg.dispatch_table, CPUDispatcher: _by_name}
+        pickler.dump(state)
+
+
+def _by_name(function):
+    source = function.py_func
+    if getattr(importlib.import_module(source.__module__), source.__qualname__, None) is not function:
+        return function.__reduce__()  # not importable by its name: numba's own pickling
+    return _numba_function, (source.__module__, source.__qualname__)
+
+
+def _numba_function(module: str, name: str):
+    """Unpickling: a numba-compiled function, by its import path."""
+    return getattr(importlib.import_module(module), name)

@@ -93,8 +93,8 @@ def test_full_fit_and_place_new_give_one_assignment_type(first_run):
 def test_a_rerun_places_new_claims_without_moving_the_old(first_run, tmp_path):
     vectors, truth, ids, first = first_run
     assert first.mode == "full" and not first.new.any()
-    save_state(first.state, tmp_path / "state.joblib")
-    state = load_state(tmp_path / "state.joblib")
+    save_state(first.state, tmp_path / "state.pickle")
+    state = load_state(tmp_path / "state.pickle")
     more, more_ids = grown(vectors, truth, extra=6, seed=1)  # 6 of 120: under max_drift 0.2
     second = assign_incremental(more, more_ids, ClusterParams(), 42, previous=state)
     assert second.mode == "incremental"
@@ -104,7 +104,7 @@ def test_a_rerun_places_new_claims_without_moving_the_old(first_run, tmp_path):
     assert second.new.tolist() == [False] * n + [True] * 6
     blob0 = set(first.clusters[truth == 0].tolist()) - {-1}
     assert set(second.clusters[n:].tolist()) <= blob0  # the new claims join blob 0's cluster
-    again = assign_incremental(more, more_ids, ClusterParams(), 42, previous=load_state(tmp_path / "state.joblib"))
+    again = assign_incremental(more, more_ids, ClusterParams(), 42, previous=load_state(tmp_path / "state.pickle"))
     assert np.array_equal(again.clusters, second.clusters) and np.array_equal(again.coords, second.coords)
 
 
