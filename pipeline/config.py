@@ -37,7 +37,7 @@ from stancemap.errors import ConfigError
 class _Section(BaseModel):
     """What every section shares: overrides typed as the field wants, errors as `ConfigError`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -55,18 +55,25 @@ class _Section(BaseModel):
         return data
 
 
-class SegmentParams(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class IngestParams(_Section):
+    max_input_mb: StrictInt = Field(
+        512, ge=1, description="an input file (decompressed) over this many MiB is refused, before it is read whole"
+    )
+    max_comment_chars: StrictInt = Field(
+        2_000_000, ge=1, description="a longer comment is refused (or skipped and logged with --skip-bad)"
+    )
 
+
+class SegmentParams(_Section):
     spacy_model: StrictStr = Field(
         "blank", description='"blank" = spacy.blank("en") + sentencizer; or an installed package'
     )
     min_chars: StrictInt = Field(12, ge=1, description='shorter units argue nothing ("This.", "+1")')
-    min_words: StrictInt = 3
+    min_words: StrictInt = Field(3, ge=0)
     split_clauses: StrictBool = Field(
         True, description='"X, but Y" and "X; Y" are two units when both sides stand alone'
     )
-    clause_min_words: StrictInt = Field(4, description="words each side of a clause break needs to stand alone")
+    clause_min_words: StrictInt = Field(4, ge=1, description="words each side of a clause break needs to stand alone")
     strip_openers: StrictBool = Field(True, description='"1) So, X" is the claim "X"')
     drop_questions: StrictBool = Field(
         False, description="questions stay, marked kind=question (most are annotated as claims)"
@@ -75,8 +82,6 @@ class SegmentParams(_Section):
 
 
 class EmbedParams(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     model: StrictStr = "all-MiniLM-L6-v2"
     batch_size: StrictInt = Field(64, ge=1)
     backend: Literal["torch", "onnx"] = Field(
@@ -85,8 +90,6 @@ class EmbedParams(_Section):
 
 
 class StanceParams(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     propositions: tuple[str, ...] = Field(
         (), description="the debate's propositions; every claim gets pro / con / neither toward each"
     )
@@ -104,7 +107,7 @@ class StanceParams(_Section):
     neutral_band: StrictFloat = Field(
         0.15, ge=0, lt=0.5, description='reply fallback: |P(with the opening post) - 0.5| below this is "neither"'
     )
-    batch_size: StrictInt = 64
+    batch_size: StrictInt = Field(64, ge=1)
     backend: Literal["torch", "onnx"] = Field(
         "torch", description="torch | onnx (int8, built locally on first use; pipeline/stance/onnx.py)"
     )
@@ -131,10 +134,8 @@ class StanceParams(_Section):
 
 
 class ClusterParams(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    n_neighbors: StrictInt = Field(15, ge=1)
-    n_components: StrictInt = Field(5, ge=1)
+    n_neighbors: StrictInt = Field(15, ge=2, le=200)
+    n_components: StrictInt = Field(5, ge=1, le=100, description="below the number of claims")
     min_dist: StrictFloat = Field(0.0, ge=0, le=1)
     min_cluster_size: StrictInt = Field(12, ge=2)
     min_cluster_share: StrictFloat = Field(
@@ -143,28 +144,24 @@ class ClusterParams(_Section):
     min_samples: StrictInt = Field(3, ge=1)
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     reassign_min_similarity: StrictFloat = Field(
-        0.5, description="noise joins the nearest topic this similar; 1.0 = never"
+        0.5, ge=0, le=1, description="noise joins the nearest topic this similar; 1.0 = never"
     )
     fit_sample: StrictInt = Field(
         25_000, ge=20, description="UMAP learns from at most this many claims and places the rest (memory, speed)"
     )
     max_drift: StrictFloat = Field(
-        0.2, ge=0, description="refit everything once this share of claims changed since the last full fit"
+        0.2, ge=0, le=1, description="refit everything once this share of claims changed since the last full fit"
     )
 
 
 class LabelParams(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     n_keywords: StrictInt = Field(6, ge=1)
     n_key_claims: StrictInt = Field(3, ge=1)
-    key_claim_min_words: StrictInt = Field(8, description="fuller claims are preferred as key claims")
+    key_claim_min_words: StrictInt = Field(8, ge=0, description="fuller claims are preferred as key claims")
     label_words: StrictInt = Field(3, ge=1)
 
 
 class ReportParams(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     title: StrictStr = "Stance map"
     hover_chars: StrictInt = Field(280, ge=1)
     list_chars: StrictInt = Field(
@@ -182,9 +179,8 @@ class ReportParams(_Section):
 
 
 class Params(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    seed: StrictInt = 42
+    seed: StrictInt = Field(42, ge=0, le=2**32 - 1, description="one seed for every random step (UMAP, sampling)")
+    ingest: IngestParams = Field(default_factory=IngestParams)
     segment: SegmentParams = Field(default_factory=SegmentParams)
     embed: EmbedParams = Field(default_factory=EmbedParams)
     stance: StanceParams = Field(default_factory=StanceParams)
@@ -318,6 +314,7 @@ _TYPES = {
     "int_type": "expected a whole number",
     "bool_type": "expected true or false",
     "float_type": "expected a number",
+    "finite_number": "expected a finite number",
     "string_type": "expected a string",
     "model_type": "expected a mapping",
 }

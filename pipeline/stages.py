@@ -28,7 +28,7 @@ ARTIFACTS = {
     "stances": "data/processed/stances.parquet",
     "replies": "data/processed/replies.parquet",
     "clusters": "data/processed/clusters.parquet",
-    "cluster_state": "data/processed/cluster_state.joblib",
+    "cluster_state": "data/processed/cluster_state.pickle",
     "positions": "data/processed/positions.parquet",
     "sides": "data/processed/sides.parquet",
     "labels": "data/processed/labels.parquet",
@@ -87,7 +87,7 @@ class Stage:
 
 
 ALL = "*"
-SECTIONS = ("seed", "segment", "embed", "stance", "cluster", "label", "report")
+SECTIONS = ("seed", "ingest", "segment", "embed", "stance", "cluster", "label", "report")
 STANCE_CODE = (
     "pipeline/stance/stage.py",
     "pipeline/stance/model.py",
@@ -103,6 +103,8 @@ STAGES: tuple[Stage, ...] = (
         code=("pipeline/ingest",),
         reads={"inputs": "raw"},
         writes={"out": "comments", "threads": "threads", "sources": "sources"},
+        params=("ingest",),
+        section="ingest",
     ),
     Stage(
         "segment",

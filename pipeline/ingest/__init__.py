@@ -8,14 +8,29 @@ are marked.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import polars as pl
 
+from stancemap.config import IngestParams
 from stancemap.errors import InputError, StancemapError
-from stancemap.ingest.base import Comment, Context, Reader, Thread, check_tree, depths, gunzip, inner_suffix
+from stancemap.ingest.base import (
+    Comment,
+    Context,
+    Reader,
+    Thread,
+    check_tree,
+    clean,
+    depths,
+    gunzip,
+    inner_suffix,
+    too_big,
+)
 from stancemap.ingest.duplicates import find_duplicates
 from stancemap.ingest.hn import HackerNewsReader
 from stancemap.ingest.jsonl import JsonlReader
@@ -35,12 +50,30 @@ SNIFF_BYTES = 4096
 IGNORED_ENDINGS = (".provenance.json",)  # written by `stancemap fetch` beside each thread
 
 
+def _not_a_thread_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a thread file or folder, or None when it can."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop (the link points, through others, back to itself)"
+        if path.is_symlink():
+            return f"a symbolic link to {os.readlink(path)!r}, which does not exist"
+        return "no such file or folder" if exc.errno == errno.ENOENT else f"cannot read it: {exc.strerror}"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{kind}, not a regular file; save the threads to a file first"
+
+
 def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     """Files as given, folders as the sorted files below them that some reader claims."""
     suffixes = {s for r in READERS.values() for s in r.suffixes}
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
+        if (problem := _not_a_thread_file(path)) is not None:
+            raise StancemapError(f"{path}: {problem}")
         if path.is_dir():
             found = sorted(
                 p
@@ -53,10 +86,8 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
             if not found:
                 raise StancemapError(f"{path}: no thread files ({', '.join(sorted(suffixes))}) in this folder")
             files.extend(found)
-        elif path.is_file():
-            files.append(path)
         else:
-            raise StancemapError(f"{path}: no such file or folder")
+            files.append(path)
     return files
 
 
@@ -81,14 +112,19 @@ def detect(path: Path, head: bytes, fmt: str = "auto") -> Reader:
     raise InputError(path, f"unknown format (not {kinds}); use --format to choose one")
 
 
-def read_file(path: Path, ctx: Context, fmt: str = "auto", sources: list[dict] | None = None):
+def read_file(
+    path: Path, ctx: Context, fmt: str = "auto", sources: list[dict] | None = None, limits: IngestParams | None = None
+):
     """Parse one file; when `sources` is given, append the file's provenance to it."""
+    limit = (limits or IngestParams()).max_input_mb * 2**20
     try:
+        if path.stat().st_size > limit:  # refused before it is read
+            raise InputError(path, too_big(path.stat().st_size, limit))
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
-    data = gunzip(path, raw)
-    if not data.strip():
+    data = gunzip(path, raw, limit)
+    if not data or data.isspace():  # no copy of a file of blanks
         raise InputError(path, "empty file: no comments")
     reader = detect(path, data[:SNIFF_BYTES], fmt)
     parsed = reader.read(path, data, ctx)
@@ -134,20 +170,29 @@ def _threads(comments: list[Comment], threads: list[Thread]) -> pl.DataFrame:
 
 
 def ingest(
-    files: list[Path], fmt: str = "auto", ctx: Context | None = None, sources: list[dict] | None = None
+    files: list[Path],
+    fmt: str = "auto",
+    ctx: Context | None = None,
+    sources: list[dict] | None = None,
+    limits: IngestParams | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read every file into (comments table, threads table); schemas COMMENTS and THREADS.
-    When `sources` is given, each file read gets a provenance row there (see `sources_table`)."""
+    When `sources` is given, each file read gets a provenance row there (see `sources_table`).
+    Control characters are removed from texts, authors and titles; a comment over
+    `limits.max_comment_chars` is a bad record."""
     ctx = ctx or Context()
+    limits = limits or IngestParams()
     comments: list[Comment] = []
     threads: list[Thread] = []
     for path in files:
         try:
-            parsed = read_file(path, ctx, fmt, sources)
+            parsed = read_file(path, ctx, fmt, sources, limits)
         except InputError as exc:
             ctx.report(exc)  # with --skip-bad a file that cannot be read at all is skipped whole
             continue
-        comments.extend(parsed.comments)
+        comments.extend(_within(parsed.comments, limits.max_comment_chars, ctx))
+        for t in parsed.threads:
+            t.title = clean(t.title)
         threads.extend(parsed.threads)
     comments = check_tree(comments, ctx)
     if not comments:
@@ -179,6 +224,28 @@ def ingest(
     return table, _threads(comments, threads)
 
 
+def _within(comments: list[Comment], limit: int, ctx: Context) -> list[Comment]:
+    """Comments no longer than `limit` characters, with control characters removed; a longer one
+    is reported (refused, or skipped and logged with --skip-bad), never cut silently."""
+    kept = []
+    for c in comments:
+        if len(c.text) > limit:
+            where = c.record or (None if c.source_line else c.comment_id)
+            ctx.report(
+                InputError(
+                    c.source_file,
+                    f"comment {c.comment_id!r} is {len(c.text):,} characters, over ingest.max_comment_chars "
+                    f"({limit:,}); raise it with --set ingest.max_comment_chars=N, or --skip-bad to leave it out",
+                    c.source_line,
+                    where,
+                )
+            )
+            continue
+        c.text, c.author = clean(c.text), clean(c.author)
+        kept.append(c)
+    return kept
+
+
 def _quotes_column(quotes: list[list[dict]]) -> pl.Series:
     """The nested quotes column, built from flat arrays (per-row construction is slow)."""
     import pyarrow as pa
@@ -205,7 +272,7 @@ def sources_table(sources: list[dict], comments: pl.DataFrame) -> pl.DataFrame:
 
 
 def run(
-    params: None = None,
+    params: IngestParams | None = None,
     *,
     inputs: list[str | Path],
     out: str | Path,
@@ -216,10 +283,10 @@ def run(
     field_map: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """Read the thread files or folders `inputs` into the comments table `out`, and the `threads`
-    and `sources` tables beside it; ingest has no params (the stage table passes None)."""
+    and `sources` tables beside it, within the limits of `params` (the ingest section)."""
     ctx = Context(skip_bad=skip_bad, field_map=field_map)
     provenance: list[dict] = []
-    comments, thread_table = ingest(expand_inputs(inputs), fmt, ctx, provenance)
+    comments, thread_table = ingest(expand_inputs(inputs), fmt, ctx, provenance, params)
     write_table(comments, out, "comments")
     if threads is not None:
         write_table(thread_table, threads, "threads")

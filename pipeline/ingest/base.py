@@ -4,6 +4,7 @@ checks on the reply tree that hold whatever the source."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -87,13 +88,37 @@ class Reader(Protocol):
         ...
 
 
-def gunzip(path: Path, data: bytes) -> bytes:
+# C0 and C1 control characters but tab, newline and carriage return: a NUL or an escape sequence
+# in a comment is never text a reader meant, and must not reach the page
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean(text: str | None) -> str | None:
+    """`text` without control characters (see CONTROL)."""
+    return CONTROL.sub("", text) if text else text
+
+
+def gunzip(path: Path, data: bytes, limit: int = 2**62) -> bytes:
+    """`data` decompressed when it is gzip, refused as soon as it passes `limit` bytes (a small
+    gzip can hold gigabytes of one byte)."""
     if data[:2] != b"\x1f\x8b":
+        if len(data) > limit:
+            raise InputError(path, too_big(len(data), limit))
         return data
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(limit + 1)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(path, f"broken gzip data: {exc}") from None
+    if len(out) > limit:
+        raise InputError(path, too_big(None, limit))
+    return out
+
+
+def too_big(size: int | None, limit: int) -> str:
+    mib = limit / 2**20
+    what = f"{size / 2**20:,.1f} MiB" if size is not None else f"over {mib:,.0f} MiB once decompressed"
+    return f"{what}, over ingest.max_input_mb ({mib:,.0f}); raise it with --set ingest.max_input_mb=N"
 
 
 def decode(path: Path, data: bytes) -> str:
@@ -190,7 +215,10 @@ def check_tree(comments: list[Comment], ctx: Context) -> list[Comment]:
     for c in comments:
         if c.comment_id in by_id:
             first = by_id[c.comment_id]
-            where = f"line {first.source_line}" if first.source_line else first.source_file
+            if first.source_file != c.source_file:  # both places, file and line or record
+                where = str(_error(first, "")).removesuffix(": ")
+            else:
+                where = f"line {first.source_line}" if first.source_line else f"record {first.record or '?'}"
             ctx.report(_error(c, f"comment id {c.comment_id!r} repeats the one at {where}"))
             continue
         by_id[c.comment_id] = c
