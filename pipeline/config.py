@@ -210,9 +210,16 @@ def parse_override(text: str) -> tuple[list[str], _Override]:
         raise ConfigError(f"--set {text!r}: empty key")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: cannot read the value: {exc}") from None
+    except yaml.YAMLError:  # not YAML (`&x`, a lone quote): the text itself, which the field's type then judges
+        value = raw.strip()
     return parts, _Override(raw.strip(), value)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: where, and what."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(getattr(exc, "problem", None) or exc).split())
 
 
 def _apply_override(data: dict, parts: list[str], value: object, raw: str) -> None:
@@ -232,7 +239,7 @@ def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str
         try:
             loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+            raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
         data = loaded or {}
@@ -260,6 +267,11 @@ def _resolve(field: Any, value: Any) -> Any:
         return value
     if kind is str or (typing.get_origin(kind) is Literal and all(isinstance(a, str) for a in typing.get_args(kind))):
         return value.text
+    if kind is float and isinstance(value.value, str):  # YAML 1.1 reads `1e-6` (no dot) as text
+        try:
+            return float(value.text)
+        except ValueError:
+            pass
     return value.value
 
 

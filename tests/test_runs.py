@@ -286,3 +286,17 @@ def test_a_full_disk_is_one_line_and_leaves_the_previous_set(finished, mounted):
     before = snapshot(root)
     one_line_error(run(root, "later"), "no space left", "free some space")
     assert snapshot(root) == before and not (root / txn.STAGING).exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [
+        (PermissionError(13, "Permission denied", "/srv/w/data"), "/srv/w/data: permission denied; check the folder"),
+        (OSError(28, "No space left on device", "/srv/w"), "/srv/w: no space left on the device"),
+        (OSError(30, "Read-only file system", "/srv/w"), "/srv/w: the filesystem is read-only"),
+        (NotADirectoryError(20, "Not a directory", "/srv/f/w"), "/srv/f/w: a part of this path is a file"),
+    ],
+)
+def test_os_errors_read_as_a_path_and_what_to_do(error, needle):
+    line = txn.describe_os_error(error)
+    assert line.startswith(needle) and "\n" not in line

@@ -78,11 +78,14 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file()
-                and inner_suffix(p) in suffixes
+                if inner_suffix(p) in suffixes
                 and not p.name.startswith(".")
                 and not p.name.endswith(IGNORED_ENDINGS)
+                and not p.is_dir()
             )
+            for p in found:  # a thread file's name on a FIFO or a broken link: say so, never skip it
+                if (problem := _not_a_thread_file(p)) is not None:
+                    raise StancemapError(f"{p}: {problem}")
             if not found:
                 raise StancemapError(f"{path}: no thread files ({', '.join(sorted(suffixes))}) in this folder")
             files.extend(found)

@@ -116,9 +116,10 @@ def gunzip(path: Path, data: bytes, limit: int = 2**62) -> bytes:
 
 
 def too_big(size: int | None, limit: int) -> str:
+    """The message for an input over `limit` bytes: `size` when known, else it grew past it decompressing."""
     mib = limit / 2**20
-    what = f"{size / 2**20:,.1f} MiB" if size is not None else f"over {mib:,.0f} MiB once decompressed"
-    return f"{what}, over ingest.max_input_mb ({mib:,.0f}); raise it with --set ingest.max_input_mb=N"
+    what = f"{size / 2**20:,.1f} MiB, over" if size is not None else "decompresses to more than"
+    return f"{what} ingest.max_input_mb ({mib:,.0f} MiB); raise it with --set ingest.max_input_mb=N"
 
 
 def decode(path: Path, data: bytes) -> str:
