@@ -83,7 +83,9 @@ class SegmentParams(_Section):
 
 class EmbedParams(_Section):
     model: StrictStr = "all-MiniLM-L6-v2"
-    batch_size: StrictInt = Field(64, ge=1)
+    batch_size: StrictInt = Field(
+        16, ge=1, description="texts per torch forward pass, all of one token length (part of the cache's model id)"
+    )
     backend: Literal["torch", "onnx"] = Field(
         "torch", description="torch (sentence-transformers) | onnx (int8, built locally on first use; ~2x faster)"
     )

@@ -26,6 +26,7 @@ from stancemap.encoder import (  # noqa: F401  (re-exported: the embed stage's p
     Embedder,
     backend_model_id,
     cache_key,
+    encode_fixed_shapes,
     encode_in_batches,
     folder_revision,
     length_order,
@@ -42,13 +43,13 @@ BACKENDS = ("torch", "onnx")
 
 def model_id_for(params: EmbedParams) -> str:
     """The model id an embedder built from `params` will carry, without loading the model."""
-    return backend_model_id(resolve_model(params.model)[1], params.backend)
+    return backend_model_id(resolve_model(params.model)[1], params.backend, params.batch_size)
 
 
 class SentenceTransformerEmbedder:
     """The reference backend: sentence-transformers on torch, CPU."""
 
-    def __init__(self, name: str, batch_size: int = 64, sort_by_length: bool = True):
+    def __init__(self, name: str, batch_size: int = 16, sort_by_length: bool = True):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -58,7 +59,8 @@ class SentenceTransformerEmbedder:
 
             transformers.logging.disable_progress_bar()
 
-        location, self.model_id = resolve_model(name)
+        location, base_id = resolve_model(name)
+        self.model_id = backend_model_id(base_id, "torch", batch_size)
         try:
             self.model = SentenceTransformer(location, device="cpu")
         except Exception as exc:  # missing folder, no network for a hub name, bad files
@@ -70,7 +72,12 @@ class SentenceTransformerEmbedder:
         self.sort_by_length = sort_by_length
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return encode_in_batches(texts, self.batch_size, self._encode_batch, self.sort_by_length)
+        """Batches of `batch_size` texts of one token length, so a vector depends on its text alone
+        (`encode_fixed_shapes`); with `sort_by_length` off, batches in the given order (benchmarks)."""
+        if not self.sort_by_length:
+            return encode_in_batches(texts, self.batch_size, self._encode_batch, sort_by_length=False)
+        tokens = self.model.tokenizer(texts, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        return encode_fixed_shapes(texts, self.batch_size, [len(t) for t in tokens], self._encode_batch)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         return self.model.encode(

@@ -77,10 +77,12 @@ def folder_revision(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def backend_model_id(model_id: str, backend: str) -> str:
-    """The cache's model id for `backend`: torch keeps the plain id, so its caches stay valid."""
+def backend_model_id(model_id: str, backend: str, rows: int | None = None) -> str:
+    """The cache's model id for `backend`. A torch vector depends on the shape of the batch it was
+    computed in (`rows` texts of one length: see `encode_fixed_shapes`), so `rows` is part of it;
+    an onnx vector is computed alone, so its id names the recipe of the int8 file instead."""
     if backend == "torch":
-        return model_id
+        return f"{model_id}+rows{rows}"
     return f"{model_id}+{recipe()}"
 
 
@@ -114,4 +116,26 @@ def encode_in_batches(
         if out is None:
             out = np.empty((len(texts), vectors.shape[1]), np.float32)
         out[rows] = vectors
+    return out if out is not None else np.zeros((0, 0), np.float32)
+
+
+def encode_fixed_shapes(
+    texts: list[str], rows: int, lengths: list[int], encode_batch: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    """Encode `texts` so that each one's vector depends on the text alone, not on what else is
+    encoded with it (or was cached before): every call of `encode_batch` gets exactly `rows` texts
+    of one token length (`lengths`), so nothing is padded, and the last batch of a length is filled
+    up with copies of its first text. Measured with torch on CPU: a row's last bits change with the
+    batch's shape (rows x tokens) and with padding, never with its position or its batch-mates."""
+    groups: dict[int, list[int]] = {}
+    for i in sorted(range(len(texts)), key=lambda i: (lengths[i], texts[i])):
+        groups.setdefault(lengths[i], []).append(i)
+    batches = [members[i : i + rows] for members in groups.values() for i in range(0, len(members), rows)]
+    out: np.ndarray | None = None
+    for batch in track(batches, len(batches), "embed"):
+        filled = [texts[i] for i in batch] + [texts[batch[0]]] * (rows - len(batch))
+        vectors = np.asarray(encode_batch(filled), dtype=np.float32)[: len(batch)]
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), np.float32)
+        out[batch] = vectors
     return out if out is not None else np.zeros((0, 0), np.float32)

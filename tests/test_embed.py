@@ -6,7 +6,7 @@ from stancemap.config import EmbedParams
 from stancemap.embed import cache_key, embed, read_cache, resolve_model
 from stancemap.embed import run as embed_run
 from stancemap.io import read_table, write_table
-from tests.conftest import claims_frame
+from tests.conftest import TOPICS, claims_frame
 
 
 def claims_of(*texts: str) -> pl.DataFrame:
@@ -37,6 +37,7 @@ def test_cached_rerun_needs_no_model(tmp_path, fake_embedder, monkeypatch):
     claims_path, out, cache = tmp_path / "claims.parquet", tmp_path / "emb.parquet", tmp_path / "cache.parquet"
     write_table(claims_of("a claim about theft"), claims_path, "claims")
     monkeypatch.setattr(module, "resolve_model", lambda name: (name, "fake-bow-64"))
+    fake_embedder.model_id = module.model_id_for(EmbedParams(model="whatever"))  # the id the rerun looks up
     embed_run(EmbedParams(), claims=claims_path, out=out, cache=cache, embedder=fake_embedder)
 
     def no_model(*args, **kwargs):
@@ -99,8 +100,11 @@ def test_backend_and_revision_are_part_of_the_model_id(tmp_path):
     from stancemap.embed import model_id_for
 
     torch_id, onnx_id = model_id_for(EmbedParams()), model_id_for(EmbedParams(backend="onnx"))
-    assert torch_id == resolve_model("all-MiniLM-L6-v2")[1]  # torch caches from before stay valid
-    assert onnx_id.startswith(f"{torch_id}+onnx-int8") and cache_key(onnx_id, "x") != cache_key(torch_id, "x")
+    base = resolve_model("all-MiniLM-L6-v2")[1]
+    # a torch vector depends on its batch's shape, so the rows per batch are part of the id
+    assert torch_id == f"{base}+rows16" != model_id_for(EmbedParams(batch_size=8))
+    assert onnx_id.startswith(f"{base}+onnx-int8") and cache_key(onnx_id, "x") != cache_key(torch_id, "x")
+    assert model_id_for(EmbedParams(backend="onnx", batch_size=8)) == onnx_id  # onnx encodes each text alone
     # a local model folder's revision follows its files
     (tmp_path / "config.json").write_text("{}")
     before = model_id_for(EmbedParams(model=str(tmp_path)))
@@ -125,3 +129,21 @@ def test_unknown_backend_is_refused():
     assert load_params(None, ["embed.backend=onnx"]).embed.backend == "onnx"
     with pytest.raises(StancemapError, match="embed.backend"):
         make_embedder(EmbedParams(backend="tensorflow"))
+
+
+@pytest.mark.slow
+def test_a_vector_depends_on_its_text_alone(real_embedder):
+    """Whatever else is in its batch, or was cached before, a text gets the same bytes."""
+    others = [t for texts in TOPICS.values() for t in texts]
+    target = "Distilling a rival's model through its API is theft."
+    alone = real_embedder.encode([target])[0].tobytes()
+    # (batched as before, by length in 64s, mates 2 and 4 changed the target's last bits)
+    for mates in (others, others[:5], others[::-1] + [target] * 3, ["Theft.", "No.", "It is fair use."]):
+        assert real_embedder.encode([*mates, target])[len(mates)].tobytes() == alone
+    assert real_embedder.model_id.endswith("+rows16")
+    # through the stage: a cache filled from another, overlapping corpus changes no vector
+    claims = claims_of(target, *others[:9])
+    fresh = embed(claims, real_embedder, {})
+    history: dict[str, np.ndarray] = {}
+    embed(claims_of(*others[4:], "An unrelated claim about chips and export rules."), real_embedder, history)
+    assert embed(claims, real_embedder, history).equals(fresh)
