@@ -10,7 +10,7 @@ import pytest
 
 from stancemap.stages import Layout
 from tests.conftest import chromium_path
-from tests.test_report import BIG, hostile_run
+from tests.report.helpers import BIG, hostile_run
 
 pytestmark = pytest.mark.slow
 ARGS = [

@@ -1,3 +1,5 @@
+"""The JSON Lines reader: reply trees, located errors, and mutated records."""
+
 import json
 import re
 from datetime import UTC, datetime
@@ -8,31 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stancemap.errors import InputError, StancemapError
-from stancemap.ingest import READERS, expand_inputs, ingest, read_file
-from stancemap.ingest import run as ingest_run
-from stancemap.ingest.base import Context, parse_time, quote_spans
-from stancemap.io import read_table
+from stancemap.ingest import expand_inputs, ingest, read_file
+from stancemap.ingest.base import Context
 from tests.conftest import write_jsonl
-
-
-def test_plain_text_quotes_belong_to_the_reply(tmp_path):
-    f = tmp_path / "thread.txt"
-    f.write_text("First point here.\n\n> quoted one\n> quoted two\nMy reply.\n> dangling quote\n", encoding="utf-8")
-    comments = read_file(f, Context()).comments
-    assert [c.text for c in comments] == [
-        "First point here.",
-        "> quoted one\n> quoted two\nMy reply.",
-        "> dangling quote",
-    ]
-    assert [c.source_line for c in comments] == [1, 3, 6]
-    assert comments[1].comment_id == "text:thread:3"
-    assert all(c.parent_id is None for c in comments)
-
-
-def test_quote_spans_merge_adjacent_lines_only():
-    text = "> a\n> b\nreply\n  > c\nmore"
-    spans = quote_spans(text)
-    assert [text[s["start"] : s["end"]] for s in spans] == ["> a\n> b", "  > c"]
 
 
 def test_jsonl_builds_the_reply_tree(small_corpus):
@@ -50,21 +30,6 @@ def test_jsonl_builds_the_reply_tree(small_corpus):
     assert set(df["source"]) == {"jsonl", "text"}
     # every parent is in the table
     assert set(df["parent_id"].drop_nulls()) <= set(df["comment_id"])
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2026-02-24T14:03:11Z", datetime(2026, 2, 24, 14, 3, 11, tzinfo=UTC)),
-        ("2026-02-24T16:03:11+02:00", datetime(2026, 2, 24, 14, 3, 11, tzinfo=UTC)),
-        ("2026-02-24 14:03:11", datetime(2026, 2, 24, 14, 3, 11, tzinfo=UTC)),
-        (1771941791, datetime.fromtimestamp(1771941791, tz=UTC)),
-        ("1771941791", datetime.fromtimestamp(1771941791, tz=UTC)),
-        (None, None),
-    ],
-)
-def test_parse_time(value, expected):
-    assert parse_time(value) == expected
 
 
 def _errors_for(tmp_path: Path, content: bytes, name: str = "t.jsonl") -> str:
@@ -105,68 +70,6 @@ def _errors_for(tmp_path: Path, content: bytes, name: str = "t.jsonl") -> str:
 )
 def test_bad_jsonl_names_file_line_and_problem(tmp_path, content, expected):
     assert re.search(expected, _errors_for(tmp_path, content))
-
-
-def test_unknown_format_and_missing_path(tmp_path):
-    f = tmp_path / "data.bin"
-    f.write_bytes(b"[1,2,3]")
-    with pytest.raises(InputError, match="unknown format"):
-        ingest([f])
-    with pytest.raises(StancemapError, match="no such file or folder"):
-        expand_inputs([tmp_path / "missing"])
-    with pytest.raises(StancemapError, match="unknown format 'xml'"):
-        ingest([f], fmt="xml")
-
-
-def test_failed_ingest_leaves_previous_output(tmp_path, small_corpus):
-    out = tmp_path / "comments.parquet"
-    ingest_run(inputs=[small_corpus], out=out)
-    before = out.read_bytes()
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": 1}\n', encoding="utf-8")
-    with pytest.raises(InputError):
-        ingest_run(inputs=[bad], out=out)
-    assert out.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
-
-
-def test_ingest_round_trips_through_parquet(tmp_path, small_corpus):
-    out = tmp_path / "comments.parquet"
-    df = ingest_run(inputs=[small_corpus], out=out)
-    assert read_table(out, "comments").equals(df)
-
-
-def test_seed_dumps_ingest(seeds_dir):
-    df, _ = ingest(expand_inputs([seeds_dir]))
-    assert df["thread_id"].n_unique() == 4
-    lines = sum(
-        1
-        for f in seeds_dir.glob("*.txt")
-        for ln in f.read_text(encoding="utf-8").splitlines()
-        if ln.strip() and not ln.lstrip().startswith(">")
-    )
-    quote_only_tails = sum(
-        1
-        for f in seeds_dir.glob("*.txt")
-        if (ls := [x for x in f.read_text(encoding="utf-8").splitlines() if x.strip()])
-        and ls[-1].lstrip().startswith(">")
-    )
-    assert df.height == lines + quote_only_tails
-    quoted = df.filter(df["quotes"].list.len() > 0)
-    assert quoted.height > 5
-    for text, quotes in zip(quoted["text"], quoted["quotes"], strict=True):
-        assert all(text[q["start"] : q["end"]].lstrip().startswith(">") for q in quotes)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=300), reader=st.sampled_from(sorted(READERS)))
-def test_any_bytes_give_comments_or_our_error(tmp_path, data, reader):
-    f = tmp_path / "fuzz.in"
-    f.write_bytes(data)
-    try:
-        read_file(f, Context(), reader)
-    except StancemapError:
-        pass
 
 
 record = st.fixed_dictionaries(
