@@ -18,7 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 # the report shows its run date; a fixed one (the reproducible-builds convention) lets tests compare
 # whole reports byte for byte, in process and in the DVC subprocesses, which inherit the environment
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1771941791")
+# (the Makefile's `make report` uses the same date, so the demo's dvc.lock is the same on every clone)
+RUN_DATE = "1771941791"
+os.environ["SOURCE_DATE_EPOCH"] = RUN_DATE
 
 
 def shared_path(*parts: str) -> Path:
