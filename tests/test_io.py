@@ -47,3 +47,21 @@ def test_unreadable_artifact_is_a_clear_error(tmp_path):
         read_table(bad, "claims")
     with pytest.raises(StancemapError, match="not found"):
         read_table(tmp_path / "none.parquet", "claims")
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    import os
+    import stat
+
+    from stancemap.io import write_json, write_text
+
+    before = os.umask(umask)
+    try:
+        write_table(claims(), tmp_path / "claims.parquet", "claims")
+        write_text("<html></html>", tmp_path / "report.html")
+        write_json({"a": 1}, tmp_path / "metrics.json")
+    finally:
+        os.umask(before)
+    for name in ("claims.parquet", "report.html", "metrics.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

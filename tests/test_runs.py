@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import polars as pl
 import pytest
 
 from stancemap import workdir as txn
-from stancemap.io import KILL_AT
+from stancemap.io import KILL_AT, file_mode
 from stancemap.stages import RUN_STAGES, Layout
 from tests.conftest import REPO, TOPICS, stancemap, write_jsonl
 
@@ -128,6 +129,9 @@ def test_a_run_killed_at_any_stage_leaves_the_previous_set_and_the_rerun_loses_n
     }
     page = Layout(root).report.read_bytes()
     assert b"\x00" not in page and b"\x1b" not in page  # control characters never reach the page
+    # every artifact has the mode the umask gives (0644 under 022), the report included
+    modes = {name: stat.S_IMODE((root / name).stat().st_mode) for name in snapshot(root)}
+    assert set(modes.values()) == {file_mode()}, modes
 
 
 COMMIT = "import sys; from pathlib import Path; from stancemap.workdir import commit; commit(Path(sys.argv[1]))"
