@@ -144,6 +144,9 @@ class ClusterParams(_Section):
         0.0005, ge=0, lt=0.5, description="and at least this share of the claims: ~2,000 topics at most"
     )
     min_samples: StrictInt = Field(3, ge=1)
+    small_topic_share: StrictFloat = Field(
+        0.1, gt=0, le=1, description="in a small thread, topics of this share of the claims (down to min_samples + 1)"
+    )
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     reassign_min_similarity: StrictFloat = Field(
         0.5, ge=0, le=1, description="noise joins the nearest topic this similar; 1.0 = never"

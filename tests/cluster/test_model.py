@@ -72,3 +72,10 @@ def test_the_smallest_topic_grows_with_the_corpus():
     assert smallest_topic(params, 810) == 12 and smallest_topic(params, 24_000) == 12
     assert smallest_topic(params, 100_000) == 50 and smallest_topic(params, 1_000_000) == 500
     assert smallest_topic(ClusterParams(min_cluster_share=0.0), 1_000_000) == 12
+
+
+def test_the_smallest_topic_shrinks_in_a_small_thread():
+    params = ClusterParams()  # min_cluster_size 12, small_topic_share 0.1, min_samples 3
+    assert [smallest_topic(params, n) for n in (10, 30, 40, 50, 80, 119, 120, 500)] == [4, 4, 4, 5, 8, 12, 12, 12]
+    assert smallest_topic(ClusterParams(min_samples=6), 40) == 7
+    assert smallest_topic(ClusterParams(small_topic_share=1.0), 40) == 12  # 1.0: never below min_cluster_size
