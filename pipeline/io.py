@@ -12,7 +12,6 @@ import contextlib
 import glob
 import json
 import os
-import shutil
 import signal
 import tempfile
 from collections.abc import Iterator
@@ -54,15 +53,12 @@ def alive(pid: int) -> bool:
 
 
 def sweep_leftovers(target: Path) -> None:
-    """Remove temporary files (or folders) for `target` whose writer is no longer running."""
+    """Remove the temporary files of `target` (`atomic_path`'s) whose writer is no longer running."""
     for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         pid = leftover.name[len(target.name) + 2 :].split(".", 1)[0]
         # no pid in the name: written by a version before pids were (so long gone)
         if not pid.isdigit() or (int(pid) != os.getpid() and not alive(int(pid))):
-            if leftover.is_dir() and not leftover.is_symlink():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
+            leftover.unlink(missing_ok=True)
 
 
 def temp_prefix(target: Path) -> str:
