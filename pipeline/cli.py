@@ -214,17 +214,22 @@ def train_stance(
     stop_after: Annotated[int, typer.Option(help="Stop after this many passes of the schedule (0 = all).")] = 0,
     max_pairs: Annotated[int, typer.Option(help="Use only this many training pairs (0 = the whole mix).")] = 0,
     log: Annotated[Path | None, typer.Option(help="Append progress here, one JSON line per report.")] = None,
+    init: Annotated[Path | None, typer.Option(help="Start from this stance model (default: the base MiniLM).")] = None,
+    mix: Annotated[
+        list[str] | None, typer.Option(help="Pairs per source, e.g. --mix offtopic=6000 (vast, tweets, nli, debate).")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
     """Fine-tune the three-way stance cross-encoder (the bundled MiniLM) and write its model card."""
     from stancemap.stance.card import write_card
-    from stancemap.stance.data import topics_of
+    from stancemap.stance.data import parse_mix, topics_of
     from stancemap.stance.train import train
 
     excluded = set().union(*(topics_of(path) for path in exclude or []))
     facts = train(data, out, excluded, seed=_params(params, overrides).seed, epochs=epochs, lr=lr,
-                  max_pairs=max_pairs or None, threads=threads, log=log, stop_after=stop_after or None)
+                  max_pairs=max_pairs or None, threads=threads, log=log, stop_after=stop_after or None,
+                  init=init, mix=parse_mix(mix or []))
     write_card(out, facts)
     print(out)
 

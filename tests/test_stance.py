@@ -5,7 +5,17 @@ import pytest
 from stancemap.cluster import reassign_noise, side_keys, split_by_side
 from stancemap.config import StanceParams
 from stancemap.io import read_table, write_table
-from stancemap.stance.data import negate, read_stance_csv, topics_of, training_pairs, vast_split
+from stancemap.errors import StancemapError
+from stancemap.stance.data import (
+    Pair,
+    negate,
+    off_topic,
+    parse_mix,
+    read_stance_csv,
+    topics_of,
+    training_pairs,
+    vast_split,
+)
 from stancemap.stance.stage import run as stance_run
 from stancemap.stance.stage import side, sides, stances
 from tests.conftest import claims_frame, shared_path
@@ -98,6 +108,33 @@ def test_training_pairs_exclude_evaluated_topics():
     assert negated and {p.label for p in pairs} == {0, 1, 2}
     assert {p.source for p in pairs} >= {"vast", "semeval2016", "pstance", "nli/snli", "argq+argkp"}
     assert training_pairs(data, excluded, seed=1)[:50] == pairs[:50]  # reproducible order
+
+
+def test_off_topic_pairs_are_neither_and_share_no_word():
+    families = {
+        "a": [Pair("School uniforms", "Uniforms make school cheaper for families.", 0, "School uniforms", "a"),
+              Pair("Whaling", "Whales are hunted far too often.", 1, "Whaling", "a")],
+        "b": [Pair("Two dogs run.", "Two dogs are running on grass.", 0, "Two dogs run.", "b")],
+    }
+    pairs = off_topic(families, 20, __import__("random").Random(0))
+    assert len(pairs) == 20 and {p.label for p in pairs} == {2} and {p.source for p in pairs} == {"offtopic"}
+    texts = {name: {p.text for p in family} for name, family in families.items()}
+    for p in pairs:  # a text is never read against a proposition of its own family
+        own = next(name for name, t in texts.items() if p.text in t)
+        assert p.proposition not in {q.proposition for q in families[own]}
+        assert "school" not in p.text.lower() or "school" not in p.proposition.lower()
+    assert off_topic({"a": families["a"]}, 5, __import__("random").Random(0)) == []  # one family: none
+
+
+def test_mix_without_off_topic_pairs_is_unchanged_and_parse_mix_checks():
+    data = shared_path("eval")
+    assert training_pairs(data, set(), seed=3)[:200] == training_pairs(data, set(), 3, {"offtopic": 0})[:200]
+    mixed = training_pairs(data, set(), 3, {"offtopic": 500, "nli": 100})
+    assert sum(p.source == "offtopic" for p in mixed) == 500 and sum(p.source.startswith("nli") for p in mixed) == 100
+    assert parse_mix(["offtopic=10", "vast=all"]) == {"offtopic": 10, "vast": None}
+    for bad in ("offtopic", "nope=3", "vast=-1"):
+        with pytest.raises(StancemapError, match="--mix"):
+            parse_mix([bad])
 
 
 def test_vast_dev_and_tune_are_disjoint_from_training_by_topic_and_text():

@@ -20,10 +20,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from stancemap.errors import InputError
+from stancemap.errors import InputError, StancemapError
 
 LABELS = ("pro", "con", "neither")
 LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}
@@ -154,7 +155,42 @@ def _sample(pairs: list[Pair], n: int | None, rng: random.Random) -> list[Pair]:
 
 # how many pairs of each source one pass trains on (None = all): a mix that keeps forum-like text
 # (VAST) the largest part, with enough NLI for negation and enough debate arguments for motions
-MIX = {"vast": None, "tweets": 12_000, "nli": 16_000, "debate": 10_000}
+MIX = {"vast": None, "tweets": 12_000, "nli": 16_000, "debate": 10_000, "offtopic": 0}
+
+_WORD = re.compile(r"[a-z]{4,}")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def parse_mix(items: list[str]) -> dict[str, int | None]:
+    """`["offtopic=6000", "vast=all"]` -> {"offtopic": 6000, "vast": None}; a bad item is an error."""
+    mix: dict[str, int | None] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in MIX or not (value == "all" or value.isdigit()):
+            raise StancemapError(f"--mix {item!r}: expected NAME=COUNT or NAME=all, NAME one of {', '.join(MIX)}")
+        mix[name] = None if value == "all" else int(value)
+    return mix
+
+
+def off_topic(families: dict[str, list[Pair]], n: int, rng: random.Random) -> list[Pair]:
+    """`n` pairs labelled neither: a text of one family (VAST, tweets, NLI, debate) against the
+    proposition of a pair from another family that shares no word of four letters or more with it,
+    so that text about something else stops reading as pro or con."""
+    names = sorted(name for name, pairs in families.items() if pairs)
+    out: list[Pair] = []
+    attempts = 0
+    while len(out) < n and attempts < 20 * n and len(names) > 1:
+        attempts += 1
+        text_family, prop_family = rng.sample(names, 2)
+        text = rng.choice(families[text_family])
+        prop = rng.choice(families[prop_family])
+        if _words(text.text) & _words(prop.proposition):
+            continue
+        out.append(Pair(prop.proposition, text.text, LABEL_INDEX["neither"], prop.topic, "offtopic"))
+    return out
 
 
 def training_pairs(data_dir: str | Path, exclude: set[str], seed: int = 42, mix: dict | None = None) -> list[Pair]:
@@ -173,6 +209,9 @@ def training_pairs(data_dir: str | Path, exclude: set[str], seed: int = 42, mix:
         + _sample(nli, mix["nli"], rng)
         + _sample(debate, mix["debate"], rng)
     )
+    if mix["offtopic"]:  # drawn last, so a mix without them is the same as before they existed
+        families = {"vast": vast, "tweets": tweets, "nli": nli, "debate": debate}
+        pairs += off_topic(families, mix["offtopic"], rng)
     pairs = [p for p in pairs if p.topic.lower() not in excluded]
     rng.shuffle(pairs)
     return pairs

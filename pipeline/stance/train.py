@@ -22,7 +22,7 @@ import numpy as np
 
 from stancemap.io import file_mode
 from stancemap.progress import say, track
-from stancemap.stance.data import VAST, Pair, read_stance_csv, training_pairs, vast_split
+from stancemap.stance.data import MIX, VAST, Pair, read_stance_csv, training_pairs, vast_split
 from stancemap.stance.model import StanceModel
 
 TUNE_FILES = (
@@ -83,10 +83,12 @@ def train(
     mix: dict | None = None,
     checkpoints: str | Path | None = None,
     stop_after: int | None = None,
+    init: str | Path | None = None,
 ) -> dict:
     """Fine-tune and save the model in `out` (replaced atomically); returns the model card facts.
     Progress goes to `log` (one JSON line per report) as well as to stderr. `stop_after` ends
-    training after that many passes of a schedule (warm-up and decay) laid out for `epochs`."""
+    training after that many passes of a schedule (warm-up and decay) laid out for `epochs`.
+    `init` starts from a saved stance model instead of the base encoder and a fresh head."""
     import torch
 
     torch.set_num_threads(threads)
@@ -97,7 +99,8 @@ def train(
     if max_pairs is not None:
         training = training[:max_pairs]
     tuning = tuning_pairs(data_dir, seed, per_set=60 if max_pairs else 600)
-    model = StanceModel(seed=seed)
+    model = StanceModel(init, seed=seed)
+    model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * math.ceil(len(training) / batch_size)
     warmup = max(1, steps // 16)
@@ -169,6 +172,8 @@ def train(
         "training_sources": dict(sorted(sources.items())),
         "tuning": history,
         "excluded_topics": sorted(exclude),
+        "mix": {**MIX, **(mix or {})},
+        "init": str(init) if init else None,
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     out = Path(out)
