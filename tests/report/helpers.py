@@ -166,3 +166,29 @@ def tables(tmp_path, texts):
 
 def points_of(claims, comments, clusters, mode="show"):
     return pagedata.points_table(claims, comments, clusters, author_names(comments["author"], mode))
+
+
+# Chromium's flags on this closed network (tests/report/conftest.py starts it)
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def open_report(browser, path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    problems, requests = [], []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on(
+        "request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:")) else requests.append(r.url)
+    )
+    page.on("dialog", lambda d: problems.append("dialog: " + d.message))
+    page.goto(path.as_uri())
+    page.wait_for_selector("html[data-ready=all]")
+    return page, problems, requests

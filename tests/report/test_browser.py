@@ -9,45 +9,9 @@ import polars as pl
 import pytest
 
 from stancemap.stages import Layout
-from tests.conftest import chromium_path
-from tests.report.helpers import BIG, hostile_run
+from tests.report.helpers import BIG, hostile_run, open_report
 
 pytestmark = pytest.mark.slow
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    executable = chromium_path()
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def open_report(browser, path):
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    problems, requests = [], []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on(
-        "request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:")) else requests.append(r.url)
-    )
-    page.on("dialog", lambda d: problems.append("dialog: " + d.message))
-    page.goto(path.as_uri())
-    page.wait_for_selector("html[data-ready=all]")
-    return page, problems, requests
-
-
 def show(page, index):
     """Open claim `index`'s source through a claim link, as a click in any list does."""
     page.evaluate("i => document.querySelectorAll('.claim-link')[0].dataset.index = i", index)
