@@ -312,6 +312,7 @@ def report(
     replies: Annotated[Path | None, typer.Option(help="Replies table from `stance` (rebuttals).")] = None,
     positions: Annotated[Path | None, typer.Option(help="Positions table from `positions`.")] = None,
     sides: Annotated[Path | None, typer.Option(help="Sides table from `positions` (found sides).")] = None,
+    summary: Annotated[Path | None, typer.Option(help="Also write the positions overview as Markdown here.")] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
@@ -321,7 +322,7 @@ def report(
     p = _params(params, overrides)
     path = stage.run(
         p, claims=claims, comments=comments, clusters=clusters, labels=labels, out=out, metrics=metrics,
-        threads=threads, sources=sources, replies=replies, positions=positions, sides=sides,
+        threads=threads, sources=sources, replies=replies, positions=positions, sides=sides, summary=summary,
     )
     print(path)
 

@@ -164,6 +164,9 @@ class LabelParams(_Section):
     n_key_claims: StrictInt = Field(3, ge=1)
     key_claim_min_words: StrictInt = Field(8, ge=0, description="fuller claims are preferred as key claims")
     label_words: StrictInt = Field(3, ge=1)
+    max_themes: StrictInt = Field(
+        12, ge=1, le=1000, description="topics are grouped into at most this many themes (fewer topics: one each)"
+    )
 
 
 class ReportParams(_Section):
@@ -180,6 +183,13 @@ class ReportParams(_Section):
     )
     max_points: StrictInt = Field(
         100_000, ge=1, description="beyond this many claims, the map and claim list show a labelled sample"
+    )
+    consensus_min_authors: StrictInt = Field(
+        3, ge=1, description="a topic is called contested or one-sided only with this many authors on a side"
+    )
+    contested_share: StrictFloat = Field(
+        0.25, ge=0.0, le=0.5,
+        description="contested when the smaller side holds at least this share of those authors ((a+1)/(n+2))",
     )
 
 

@@ -34,6 +34,7 @@ ARTIFACTS = {
     "labels": "data/processed/labels.parquet",
     "report": "reports/stance_map.html",
     "metrics": "reports/metrics.json",
+    "summary": "reports/summary.md",
     # in the repository, not a working folder: written only by train_stance, which `stancemap run` skips
     "stance_model": "pipeline/models/stance-minilm",
 }
@@ -188,7 +189,7 @@ STAGES: tuple[Stage, ...] = (
             "positions": "positions",
             "sides": "sides",
         },
-        writes={"out": "report", "metrics": "metrics"},
+        writes={"out": "report", "metrics": "metrics", "summary": "summary"},
         params=SECTIONS,  # the page shows every param of the run (its provenance panel)
         section=ALL,
         metrics=("metrics",),

@@ -4,8 +4,8 @@ import pytest
 
 from stancemap.cluster import reassign_noise, side_keys, split_by_side
 from stancemap.config import StanceParams
-from stancemap.io import read_table, write_table
 from stancemap.errors import StancemapError
+from stancemap.io import read_table, write_table
 from stancemap.stance.data import (
     Pair,
     negate,

@@ -29,7 +29,7 @@ def _side(claims: pl.DataFrame, clusters: pl.DataFrame) -> pl.Expr:
 def points_table(
     claims: pl.DataFrame, comments: pl.DataFrame, clusters: pl.DataFrame, names: dict[str, str | None]
 ) -> pl.DataFrame:
-    """One row per clustered claim, in claims order, with its map position, cluster, thread, shown
+    """One row per clustered claim, in claims order, with its map position, cluster, topic, thread, shown
     author (`names` maps real names to what the page may show), `side` (null when no propositions are set),
     `new` (not in the previous run) and `index` (its position in the page data)."""
     extra = [c for c in ("side", "stance") if c in clusters.columns or c in claims.columns]
@@ -39,6 +39,7 @@ def points_table(
             clusters.select(
                 "claim_id",
                 "cluster",
+                pl.col("topic") if "topic" in clusters.columns else pl.col("cluster").alias("topic"),
                 "x",
                 "y",
                 *[c for c in extra if c in clusters.columns],
@@ -60,6 +61,7 @@ def points_table(
             "end",
             "text",
             "cluster",
+            "topic",
             "x",
             "y",
             "thread_id",
@@ -134,6 +136,7 @@ def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame, shown: pl.DataFram
         out.append(
             {
                 "cluster": c,
+                "topic": int(part["topic"][0]),
                 "label": names.get(c, f"cluster {c}"),
                 "colour": colour(c),
                 "keywords": row.get("keywords") or [],
@@ -178,18 +181,27 @@ def _where(row: dict) -> str:
     return f"{row['source_file']}:{line}" if line is not None else (row["source_file"] or "")
 
 
-def page_data(points: pl.DataFrame, comments: pl.DataFrame, names: dict[str, str | None]) -> dict:
-    """Claims (as columns) and the comments they come from, with the parents those answer."""
+def page_data(
+    points: pl.DataFrame, comments: pl.DataFrame, names: dict[str, str | None], author_keys: bool = True
+) -> dict:
+    """Claims (as columns) and the comments they come from, with the parents those answer.
+    `author_keys` gives each comment a number per distinct author (`who`), so the page can count
+    authors under its filters; off when authors are hidden, since it would link their comments."""
     used = comments.filter(pl.col("comment_id").is_in(points["comment_id"].implode()))
     parents = comments.filter(pl.col("comment_id").is_in(used["parent_id"].drop_nulls().implode()))
     shown = pl.concat([used, parents]).unique("comment_id", keep="first", maintain_order=True)
     position = {cid: i for i, cid in enumerate(shown["comment_id"].to_list())}
+    # a number per distinct author (first comment first), so the page counts authors under filters
+    # even when names are hidden; it says nothing a count would not
+    distinct = comments["author"].drop_nulls().unique(maintain_order=True).to_list() if author_keys else []
+    who = {a: i for i, a in enumerate(distinct)}
     rows = []
     for row in shown.iter_rows(named=True):
         rows.append(
             {
                 "id": row["comment_id"],
                 "author": names.get(row["author"]) if row["author"] is not None else None,
+                "who": who.get(row["author"]),
                 "thread": row["thread_id"],
                 "parent": position.get(row["parent_id"]) if row["parent_id"] is not None else None,
                 "parent_id": row["parent_id"],

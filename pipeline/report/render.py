@@ -20,7 +20,7 @@ from stancemap import __version__
 from stancemap.config import Params
 from stancemap.io import read_table, write_json, write_text
 from stancemap.report import data as pagedata
-from stancemap.report import graph, provenance
+from stancemap.report import graph, overview, provenance, summary
 from stancemap.report.figures import reply_graph, stance_map, threads_chart
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -74,32 +74,6 @@ def measured_note(stance) -> str | None:
     )
 
 
-def positions_rows(positions: pl.DataFrame | None, sides: pl.DataFrame | None, points: pl.DataFrame,
-                   labels: pl.DataFrame) -> list[dict]:
-    """One row per found proposition, by distinct authors: topic, its label, the proposition, claims
-    and distinct authors per side, and the topic it opposes."""
-    if positions is None or positions.height == 0 or sides is None:
-        return []
-    topic_label = (
-        dict(labels.select("topic", "topic_label").unique("topic", keep="first").iter_rows())
-        if {"topic", "topic_label"} <= set(labels.columns) else {}
-    )
-    joined = sides.drop_nulls("side").join(points.select("claim_id", "real_author"), on="claim_id", how="inner")
-    rows = []
-    for r in positions.iter_rows(named=True):
-        part = joined.filter(pl.col("topic") == r["topic"])
-        per = {s: part.filter(pl.col("side") == s) for s in ("pro", "con", "neither")}
-        rows.append({
-            **r,
-            "label": topic_label.get(r["topic"], ""),
-            "authors": part["real_author"].drop_nulls().n_unique(),
-            "sides": {s: {"claims": t.height, "authors": t["real_author"].drop_nulls().n_unique()}
-                      for s, t in per.items()},
-        })
-    rows.sort(key=lambda r: (-r["authors"], r["topic"]))
-    return rows
-
-
 def script_json(data: object) -> str:
     """JSON safe to place inside a <script> element, whatever strings it holds."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
@@ -135,7 +109,13 @@ def rebutting_comments(replies: pl.DataFrame | None) -> set[str] | None:
     return set(rebuts["comment_id"].to_list())
 
 
-def build_report(
+def build_report(*args, **kwargs) -> tuple[str, dict]:
+    """(the page as one HTML string, the run's metrics): build_outputs without the summary."""
+    page, metrics, _ = build_outputs(*args, **kwargs)
+    return page, metrics
+
+
+def build_outputs(
     claims: pl.DataFrame,
     comments: pl.DataFrame,
     clusters: pl.DataFrame,
@@ -147,8 +127,8 @@ def build_report(
     replies: pl.DataFrame | None = None,
     positions: pl.DataFrame | None = None,
     sides: pl.DataFrame | None = None,
-) -> tuple[str, dict]:
-    """(the page as one HTML string, the run's metrics). `run_date` defaults to
+) -> tuple[str, dict, str]:
+    """(the page as one HTML string, the run's metrics, the summary as Markdown). `run_date` defaults to
     SOURCE_DATE_EPOCH, or now. `replies` (the stance stage's replies table) gives the reply graph's
     rebuttals when clusters are not split by side; without it (a workdir from before the table) they
     are "not computed" there, as with no sides at all. The report never reruns the reply detector."""
@@ -173,7 +153,15 @@ def build_report(
     versions = provenance.package_versions()
     prov = provenance.provenance(params, sources, threads, run_date or provenance.run_date(), versions)
     no_author = "author hidden" if p.authors == "hide" else "unknown author"
-    data = pagedata.page_data(shown, comments, names)
+    data = pagedata.page_data(shown, comments, names, author_keys=p.authors != "hide")
+    mode = "propositions" if params.stance.propositions else "found" if found else "replies"
+    topics = overview.topic_rows(points, shown, labels, positions if found else None, p,
+                                 params.label.key_claim_min_words, mode)
+    if found and positions is not None:
+        opposes = dict(positions.select("topic", "opposes").iter_rows())
+        for r in topics:
+            r["opposes"] = opposes.get(r["topic"])
+    themes = overview.theme_groups(topics, labels, shown, points)
     data.update(
         clusters=panel,
         threads=compared,
@@ -184,7 +172,9 @@ def build_report(
             "source_chars": p.source_chars,
             "authors": p.authors,
             "no_author": no_author,
+            "title": p.title,
         },
+        total_claims=points.height,
     )
     n_clusters = sum(1 for c in panel if c["cluster"] >= 0)
     unclustered = int(clusters.filter(pl.col("cluster") < 0).height)
@@ -204,6 +194,7 @@ def build_report(
     ]
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["web_url"] = web_url
+    env.filters["plural"] = lambda n, word: word if n == 1 else word + "s"
     page = env.from_string(_asset("page.html")).render(
         title=p.title,
         version=__version__,
@@ -213,7 +204,15 @@ def build_report(
         has_sides=points["side"].drop_nulls().len() > 0,
         sides_note=sides_note(params.stance, found),
         measured_note=measured_note(params.stance) if found or params.stance.propositions else None,
-        positions=positions_rows(positions, sides, points, labels),
+        themes=themes,
+        n_topics=len(topics),
+        positions_note=overview.positions_note(mode, params.stance.propositions),
+        consensus_min_authors=p.consensus_min_authors,
+        side_choices=overview.side_choices(points, mode),
+        has_dates=comments["created_at"].drop_nulls().len() > 0,
+        thread_titles={t["thread"]: t["title"] for t in compared if t.get("title")},
+        list_chars=p.list_chars,
+        no_author=no_author,
         clusters=shown_panel,
         edges=data["replies"],
         threads=compared,
@@ -221,6 +220,7 @@ def build_report(
         authors_note=AUTHORS_NOTE[p.authors],
         params_yaml=yaml.safe_dump(params.to_dict(), sort_keys=False, allow_unicode=True),
         plotly_js=plotly.offline.get_plotlyjs(),
+        maplabels_js=_asset("maplabels.js"),
         page_js=_asset("report.js"),
         page_css=_asset("report.css"),
         figure_json=_figure_json(stance_map(shown, labels, p.hover_chars, no_author)),
@@ -228,7 +228,12 @@ def build_report(
         threads_json=_figure_json(threads_chart(compared, label_of)),
         data_json=script_json(data),
     )
-    return page, metrics
+    metrics["topics"] = len(topics)
+    summary_md = summary.markdown(
+        p.title, prov["run_date"], metrics, themes, overview.positions_note(mode, params.stance.propositions),
+        compared,
+    )
+    return page, metrics, summary_md
 
 
 def run(
@@ -245,15 +250,17 @@ def run(
     replies: str | Path | None = None,
     positions: str | Path | None = None,
     sides: str | Path | None = None,
+    summary: str | Path | None = None,
 ) -> Path:
     """Read the tables, write the page `out` (and `metrics`). `params` is the whole of params, not
     one section: the page shows every param of the run in its provenance panel. The optional
-    tables (`replies` from the stance stage, `positions` and `sides`): see build_report."""
+    tables (`replies` from the stance stage, `positions` and `sides`): see build_report. `summary`:
+    also write the positions overview as Markdown (reports/summary.md), from the same data."""
 
     def optional(path: str | Path | None, name: str) -> pl.DataFrame | None:
         return read_table(path, name) if path is not None else None
 
-    page, numbers = build_report(
+    page, numbers, summary_md = build_outputs(
         read_table(claims, "claims"),
         read_table(comments, "comments"),
         read_table(clusters, "clusters"),
@@ -266,6 +273,8 @@ def run(
         sides=optional(sides, "sides"),
     )
     write_text(page, out)
+    if summary is not None:
+        write_text(summary_md, summary)
     if metrics is not None:
         write_json(numbers, metrics)
     return Path(out)

@@ -9,7 +9,10 @@
   const claims = data.claims;
   const settings = data.settings;
   const labelOf = {};
-  data.clusters.forEach(function (c) { labelOf[c.cluster] = c.label; });
+  const topicOf = {};
+  data.clusters.forEach(function (c) { labelOf[c.cluster] = c.label; topicOf[c.cluster] = c.topic; });
+  const titleOf = {};
+  data.threads.forEach(function (t) { titleOf[t.thread] = t.title || ""; });
   const mapDiv = $("map");
   const config = { displaylogo: false, responsive: true, scrollZoom: true };
   const LIST_PAGE = 200; // claims rendered per "show more" in a cluster's list
@@ -18,6 +21,7 @@
   let query = "";
   let matches = null; // claim indices matching the search, or null when there is no search
   let lowered = null; // claim texts in lower case, built on the first search
+  let filtered = null; // claim indices the filters keep, or null when no filter is set
 
   // where each claim sits in the figure: trace and point number, for the search's selection
   const traceOf = new Int32Array(claims.id.length);
@@ -75,7 +79,7 @@
     const who = document.createElement("span");
     who.className = "meta";
     who.textContent = " " + (comment.author || settings.no_author) + " · " + comment.thread;
-    li.append(a, who);
+    li.append(a, who, " ", citeButton(index));
     if (claims.new[index]) {
       const badge = document.createElement("span");
       badge.className = "new-badge";
@@ -83,6 +87,48 @@
       li.append(" ", badge);
     }
     return li;
+  }
+
+  function citeButton(index) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "small cite";
+    button.dataset.index = String(index);
+    button.textContent = "copy citation";
+    return button;
+  }
+
+  // "quote" — author, thread title, date, link: what a brief needs to cite a claim
+  function citation(index) {
+    const comment = data.comments[claims.comment[index]];
+    const parts = ["\u201c" + claims.text[index] + "\u201d \u2014 " + (comment.author || settings.no_author)];
+    const title = titleOf[comment.thread];
+    parts.push(title ? "in \u201c" + title + "\u201d (thread " + comment.thread + ")" : "thread " + comment.thread);
+    if (comment.time) parts.push(comment.time.slice(0, 10));
+    if (webUrl(comment.url)) parts.push(comment.url);
+    return parts.join(", ") + ". Claim " + claims.id[index] + " in \u201c" + settings.title + "\u201d (stancemap, " +
+      data.provenance.run_date.slice(0, 10) + ").";
+  }
+
+  function copyCitation(index, button) {
+    const text = citation(index);
+    const done = function () {
+      button.dataset.copied = "1";
+      const before = button.textContent;
+      button.textContent = "copied";
+      setTimeout(function () { button.textContent = before; }, 1500);
+    };
+    const fallback = function () {
+      const area = document.createElement("textarea");
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+      done();
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, fallback);
+    else fallback();
   }
 
   function meta(el, comment) {
@@ -130,14 +176,20 @@
     }
     section.hidden = false;
     section.dataset.claim = claims.id[index];
+    $("source-cite").dataset.index = String(index);
+    if (location.hash !== "#claim=" + encodeURIComponent(claims.id[index])) {
+      history.replaceState(null, "", "#claim=" + encodeURIComponent(claims.id[index]));
+    }
     section.scrollIntoView({ block: "nearest" });
     mark.scrollIntoView({ block: "nearest" });
   }
 
+  function kept(i) { return filtered === null || filtered.has(i); }
+
   function clusterClaims(cluster) {
     const out = [];
     const from = matches || claims.cluster.keys();
-    for (const i of from) if (claims.cluster[i] === cluster) out.push(i);
+    for (const i of from) if (claims.cluster[i] === cluster && kept(i)) out.push(i);
     return out;
   }
 
@@ -175,8 +227,11 @@
       if (activeCluster === null) return trace.marker.opacity;
       return trace.meta.cluster === activeCluster ? 1 : 0.08;
     });
-    const selected = figure.data.map(function () { return matches ? [] : null; });
-    if (matches) matches.forEach(function (i) { selected[traceOf[i]].push(pointOf[i]); });
+    const narrowed = matches !== null || filtered !== null;
+    const selected = figure.data.map(function () { return narrowed ? [] : null; });
+    if (narrowed) {
+      for (const i of matches || claims.cluster.keys()) if (kept(i)) selected[traceOf[i]].push(pointOf[i]);
+    }
     Plotly.restyle(mapDiv, { "marker.opacity": opacity, selectedpoints: selected });
   }
 
@@ -193,7 +248,7 @@
     } else {
       if (!lowered) lowered = claims.text.map(function (t) { return t.toLowerCase(); });
       matches = [];
-      lowered.forEach(function (t, i) { if (t.includes(query)) matches.push(i); });
+      lowered.forEach(function (t, i) { if (t.includes(query) && kept(i)) matches.push(i); });
     }
     const counts = {};
     (matches || []).forEach(function (i) { counts[claims.cluster[i]] = (counts[claims.cluster[i]] || 0) + 1; });
@@ -288,8 +343,100 @@
     });
   }
 
+  // Filters (thread, author, side, dates, new): they narrow the map, the lists and the positions'
+  // counts to the claims the page carries that pass them all
+  const filterInputs = ["filter-thread", "filter-author", "filter-side", "filter-from", "filter-to", "filter-new"]
+    .map($).filter(Boolean);
+  const authorNames = Array.from(new Set(data.comments.map(function (c) { return c.author; }).filter(Boolean))).sort();
+  authorNames.forEach(function (name) {
+    const option = document.createElement("option");
+    option.value = name;
+    $("authors-list").append(option);
+  });
+  const value = function (id) { const el = $(id); return el ? (el.type === "checkbox" ? el.checked : el.value.trim()) : ""; };
+
+  function applyFilters() {
+    const thread = value("filter-thread"), author = value("filter-author").toLowerCase(), side = value("filter-side");
+    const from = value("filter-from"), to = value("filter-to"), fresh = value("filter-new");
+    const active = Boolean(thread || author || side || from || to || fresh);
+    filtered = null;
+    if (active) {
+      filtered = new Set();
+      for (let i = 0; i < claims.id.length; i++) {
+        const c = data.comments[claims.comment[i]];
+        if (thread && c.thread !== thread) continue;
+        if (author && !(c.author || "").toLowerCase().includes(author)) continue;
+        if (side && (claims.side[i] || "none") !== side) continue;
+        const day = c.time ? c.time.slice(0, 10) : null;
+        if ((from && (!day || day < from)) || (to && (!day || day > to))) continue;
+        if (fresh && !claims.new[i]) continue;
+        filtered.add(i);
+      }
+    }
+    updatePositions();
+    $("filter-count").textContent = active ? filtered.size + " of " + claims.id.length + " claims pass the filters" +
+      (claims.id.length < data.total_claims ? " (of the claims this page carries)" : "") : "";
+    search($("search").value);
+  }
+
+  // per topic and side: claims, comments and distinct authors among the kept claims
+  function updatePositions() {
+    const tally = {};
+    if (filtered !== null) {
+      filtered.forEach(function (i) {
+        const topic = topicOf[claims.cluster[i]];
+        if (topic === undefined || topic < 0) return;
+        const key = topic + "|" + (claims.side[i] || "none");
+        const t = tally[key] || (tally[key] = { claims: 0, comments: new Set(), authors: new Set(), unknown: false });
+        const c = data.comments[claims.comment[i]];
+        t.claims += 1;
+        t.comments.add(claims.comment[i]);
+        if (c.who === null || c.who === undefined) t.unknown = t.unknown || c.author !== null; else t.authors.add(c.who);
+      });
+    }
+    document.querySelectorAll("#positions .position").forEach(function (row) {
+      let total = 0;
+      row.querySelectorAll(".side").forEach(function (li) {
+        const t = filtered === null ? null : tally[row.dataset.topic + "|" + li.dataset.side];
+        const n = filtered === null ? Number(li.dataset.claims) : t ? t.claims : 0;
+        li.querySelector(".n-claims").textContent = String(n);
+        li.querySelector(".n-comments").textContent = filtered === null ? li.dataset.comments : String(t ? t.comments.size : 0);
+        const authors = filtered === null ? li.dataset.authors : t && t.unknown ? "?" : String(t ? t.authors.size : 0);
+        li.querySelector(".n-authors").textContent = authors;
+        li.dataset.shownAuthors = authors;
+        li.hidden = n === 0;
+        total += n;
+      });
+      const count = row.querySelector(":scope > .meta .n-claims");
+      count.textContent = filtered === null ? count.dataset.all : String(total);
+      row.hidden = total === 0;
+    });
+    document.querySelectorAll("#positions .theme").forEach(function (theme) {
+      theme.hidden = theme.querySelectorAll(".position:not([hidden])").length === 0;
+    });
+  }
+  document.querySelectorAll("#positions .position > .meta .n-claims").forEach(function (el) { el.dataset.all = el.textContent; });
+  filterInputs.forEach(function (el) { el.addEventListener(el.type === "search" ? "input" : "change", applyFilters); });
+  $("filter-reset").addEventListener("click", function () {
+    filterInputs.forEach(function (el) { if (el.type === "checkbox") el.checked = false; else el.value = ""; });
+    applyFilters();
+  });
+
+  // #claim=<id> opens that claim, so a link can point at one
+  function openFromHash() {
+    const m = /^#claim=(.+)$/.exec(location.hash);
+    if (!m) return;
+    const id = decodeURIComponent(m[1]);
+    const index = claims.id.indexOf(id);
+    if (index >= 0) showClaim(index);
+    else $("filter-count").textContent = "claim " + id + " is not on this page";
+  }
+  window.addEventListener("hashchange", openFromHash);
+
   document.addEventListener("click", function (event) {
     const target = event.target instanceof Element ? event.target : null;
+    const cite = target && target.closest(".cite");
+    if (cite) { copyCitation(Number(cite.dataset.index), cite); return; }
     const claimLink = target && target.closest(".claim-link");
     if (claimLink) { event.preventDefault(); showClaim(Number(claimLink.dataset.index)); return; }
     const head = target && target.closest(".cluster-head");
@@ -309,6 +456,9 @@
     mapDiv.on("plotly_click", function (event) {
       if (event.points && event.points.length) showClaim(event.points[0].customdata);
     });
+    openFromHash();
+    window.stancemapPlaceLabels(mapDiv); // topic labels without overlap (maplabels.js), again after each redraw
+    mapDiv.on("plotly_afterplot", function () { window.stancemapPlaceLabels(mapDiv); });
     // time to interactive: from navigation start to the map drawn with its handlers and the panel in place
     document.documentElement.dataset.ready = "map";
     document.documentElement.dataset.interactiveMs = String(Math.round(performance.now()));

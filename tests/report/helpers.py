@@ -112,6 +112,7 @@ def hostile_run(folder: Path, overrides: tuple[str, ...] = ()) -> Layout:
         metrics=at.metrics,
         threads=at.threads,
         sources=at.sources,
+        summary=at.summary,
     )
     return at
 

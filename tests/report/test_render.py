@@ -244,7 +244,11 @@ def test_found_positions_get_a_section_with_sides_per_topic_and_stay_inert(tmp_p
     sided = sides.filter(pl.col("topic") == 0)
     for side in ("pro", "con"):
         claims_on_side = sided.filter(pl.col("side") == side).height
-        assert f'data-side="{side}"' in page and f"{claims_on_side} claims" in page
+        assert re.search(f'data-side="{side}" data-authors="\\d+" data-claims="{claims_on_side}"', page)
     assert "<script>window.__pwned" not in page  # the proposition is hostile text, shown as text
+    proposition = positions["proposition"][0]
     plain, _ = build_report(claims, comments, clusters, labels, Params())
-    assert 'id="positions"' not in plain
+    # without found positions the overview is there too, each topic stated by its most central claim
+    assert 'id="positions"' in plain and 'data-topic="0"' in plain and "no propositions were given" in plain.lower()
+    assert "the stance model" not in plain.split('id="positions"')[1].split("</p>")[0]
+    assert proposition[:20] not in plain or proposition[:20] in claims["text"].to_list()[0]
