@@ -5,7 +5,7 @@ import pytest
 from stancemap.cluster import reassign_noise, side_keys, split_by_side
 from stancemap.config import StanceParams
 from stancemap.errors import StancemapError
-from stancemap.io import read_table, write_table
+from stancemap.io import file_mode, read_table, write_table
 from stancemap.stance.data import (
     Pair,
     negate,
@@ -161,6 +161,7 @@ def test_training_runs_saves_and_reloads(tmp_path):
     facts = train(data, tmp_path / "model", topics_of(data / "argkp" / "arguments_dev.csv"), epochs=1,
                   max_pairs=64, threads=1)
     assert facts["training_pairs"] == 64 and facts["best_epoch"] == 1
+    assert all(f.stat().st_mode & 0o777 == file_mode() for f in (tmp_path / "model").iterdir())  # not 0600
     assert 0.0 <= facts["tuning"][0]["tune_macro_f1"] <= 1.0
     card = write_card(tmp_path / "model", facts).read_text(encoding="utf-8")
     assert "We should end affirmative action" in card  # excluded topics are named

@@ -45,13 +45,13 @@ its probability reaches `stance.min_confidence`; below that the claim is `neithe
 - **Stored here:** the six fine-tuned transformer layers (float16) and a linear head on the
   mean-pooled output, {size_mb} MB in `stance.safetensors`.
 - **Training data** (read from `../shared/eval`; none of it is copied here). Pairs per source in
-  one pass: {sources}. Entailment is read as pro, contradiction as con and neutral as neither; half of
+  one pass: {sources}.{base_sources} Entailment is read as pro, contradiction as con and neutral as neither; half of
   the debate arguments also appear with the motion negated ("We should X" → "We should not X") and
-  the label flipped.
+  the label flipped.{offtopic_note}
 
 {datasets}
 - **Excluded topics (never trained on):** {excluded}
-- **Training:** {training_pairs} pairs a pass, {stopped_after} of {epochs} scheduled pass(es)
+{base_training}- **Training:** {training_pairs} pairs a pass, {stopped_after} of {epochs} scheduled pass(es)
   (kept: pass {best_epoch}, the best mean macro-F1 on the tuning pairs), batch {batch_size} of
   similar-length pairs, AdamW at lr {lr} with warm-up and linear decay, seed {seed}, {threads} CPU
   thread(s), seconds: {train_seconds}.
@@ -62,9 +62,8 @@ its probability reaches `stance.min_confidence`; below that the claim is `neithe
 
 {scores}
 
-Retrain with (the frozen `train_stance` stage of dvc.yaml):
-
-    stancemap train-stance ../shared/eval --exclude ../shared/eval/argkp/arguments_dev.csv --out {out}
+Retrain with the frozen `train_stance` stage of dvc.yaml (`dvc unfreeze train_stance && dvc repro
+train_stance`), which runs the command(s) that made this model.
 
 ## Limits
 
@@ -103,14 +102,30 @@ def write_card(folder: str | Path, facts: dict | None = None) -> Path:
     config = json.loads((folder / "stance_config.json").read_text(encoding="utf-8"))
     facts = {**config, **(facts or {})}
     size_mb = round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e6, 1)
+    base = facts.get("base")
+    base_sources = base_training = ""
+    if base:
+        base_sources = (" The model it started from saw, per pass: "
+                        + ", ".join(f"{k} {v:,}" for k, v in base.get("training_sources", {}).items()) + ".")
+        base_training = (
+            f"- **First step:** {base['training_pairs']} pairs a pass, {base['stopped_after']} of {base['epochs']} "
+            f"scheduled passes, AdamW at lr {base['lr']}, from the base encoder and a fresh head. The step below "
+            f"starts from that model, `{facts.get('init')}`.\n"
+        )
     text = CARD.format(
         size_mb=size_mb,
+        base_sources=base_sources,
+        offtopic_note=(" The `offtopic` pairs are labelled neither: a text from one family of sets (VAST, tweets,"
+                       " NLI, debate) read against the proposition of another family that shares no word of four"
+                       " letters or more with it, so that text about something else is not read as pro or con."
+                       if "offtopic" in facts.get("training_sources", {}) else ""),
+        base_training=base_training,
         sources=", ".join(f"{k} {v:,}" for k, v in facts.get("training_sources", {}).items()),
         datasets=datasets_table(),
         excluded="; ".join(facts.get("excluded_topics", [])) or "none",
-        out=folder.as_posix(),
         scores=_scores(folder),
-        **{k: facts.get(k) for k in ("training_pairs", "epochs", "stopped_after", "best_epoch", "batch_size", "lr",
+        stopped_after=facts.get("stopped_after") or facts.get("epochs"),
+        **{k: facts.get(k) for k in ("training_pairs", "epochs", "best_epoch", "batch_size", "lr",
                                      "seed",
                                      "threads", "train_seconds")},
     )

@@ -182,6 +182,8 @@ def train(
     try:
         os.chmod(tmp, file_mode(directory=True))  # mkdtemp's 0700 would make the model private
         model.save(tmp, facts)
+        for path in tmp.iterdir():  # safetensors writes 0600; a model is an ordinary file
+            os.chmod(path, file_mode())
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
