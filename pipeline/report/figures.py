@@ -66,21 +66,66 @@ def hover_text(
     return f"<b>{html.escape(label)}</b><br>{body}<br><i>{where}</i>"
 
 
+MAX_TOPIC_LABELS = 60  # topic labels drawn on the map, largest topics first (maplabels.js hides colliding ones)
+TOPIC_LABEL_CHARS = 32
+
+
+def _short(text: str, limit: int = TOPIC_LABEL_CHARS) -> str:
+    """`text` cut to `limit` characters (before escaping, so no entity is cut in half)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _by_cluster(labels: pl.DataFrame, column: str) -> dict:
+    """`column` of the labels table by cluster ({} when the table has no such column)."""
+    if column not in labels.columns:
+        return {}
+    return dict(zip(labels["cluster"].to_list(), labels[column].to_list(), strict=True))
+
+
+def _topics(points: pl.DataFrame, labels: pl.DataFrame, clusters: list[int]) -> dict[int, int]:
+    """Each cluster's topic: from the labels table, else the points' topic column, else the cluster itself."""
+    found = _by_cluster(labels, "topic")
+    if not found and "topic" in points.columns:
+        found = dict(points.select("cluster", "topic").unique("cluster").iter_rows())
+    return {c: -1 if c < 0 else int(found[c]) if found.get(c) is not None else c for c in clusters}
+
+
+def topic_colour(topic: int) -> str:
+    """All clusters (sides) of one topic share the topic's colour; unclustered is grey."""
+    return colour(topic)
+
+
 def stance_map(
     points: pl.DataFrame, labels: pl.DataFrame, hover_chars: int = 280, no_author: str = "unknown author"
 ) -> go.Figure:
-    """Claims as points on the 2-D map, one trace per cluster (the legend toggles them).
+    """Claims as points on the 2-D map, one trace per cluster, read as topic -> side: every cluster of
+    a topic has the topic's colour and legend group (titled with the topic's label), each side its
+    marker shape; each topic's label sits at its centre as an annotation (maplabels.js hides those
+    that collide).
 
     `points` needs claim_id, cluster, x, y, text, author, thread_id and `index` (the claim's
     row in the report's data, carried as customdata so a click can find its source); an optional
-    `side` column sets each marker's symbol.
+    `side` column sets each marker's symbol, an optional `topic` column the topic when `labels` has none.
     """
-    names = dict(zip(labels["cluster"].to_list(), labels["label"].to_list(), strict=True))
+    names = _by_cluster(labels, "label")
+    label_sides = _by_cluster(labels, "side")
     scatter = go.Scattergl if points.height >= WEBGL_FROM else go.Scatter
     fig = go.Figure()
     parts = {key[0]: part for key, part in points.partition_by("cluster", as_dict=True).items()}  # one pass
-    for c in sorted(parts, key=lambda c: (c < 0, c)):
+    order = sorted(parts, key=lambda c: (c < 0, c))
+    topic_of = _topics(points, labels, order)
+    members: dict[int, list[int]] = {}
+    for c in order:
+        members.setdefault(topic_of[c], []).append(c)
+    given = _by_cluster(labels, "topic_label")
+    topic_names = {
+        t: next((given[c] for c in cs if given.get(c)), None) or names.get(cs[0], f"topic {t}")
+        for t, cs in members.items()
+    }
+    titled: set[int] = set()
+    for c in order:
         part = parts[c]
+        topic = topic_of[c]
         label = names.get(c, f"cluster {c}")
         sides = part["side"].to_list() if "side" in part.columns else [None] * part.height
         fresh = part["new"].to_list() if "new" in part.columns else [False] * part.height
@@ -88,12 +133,27 @@ def stance_map(
             hover_text(t, a, th, label, hover_chars, sd, no_author, nw)
             for t, a, th, sd, nw in zip(part["text"], part["author"], part["thread_id"], sides, fresh, strict=True)
         ]
-        name = f"{label} ({part.height})" if c < 0 else f"{c}: {label} ({part.height})"
-        marker = {"color": colour(c), "size": 6 if c < 0 else 8, "opacity": 0.5 if c < 0 else 0.85}
+        grouped = topic >= 0
+        side = label_sides.get(c)
+        siblings = [label_sides.get(o) for o in members[topic]]
+        if c < 0:
+            name = f"{label} ({part.height})"
+        elif len(members[topic]) > 1 and side and siblings.count(side) == 1:
+            name = f"{side} ({part.height})"  # the topic is the group's title; the entry is its side
+        else:
+            name = f"{c}: {label} ({part.height})"
+        marker = {"color": topic_colour(topic), "size": 6 if c < 0 else 8, "opacity": 0.5 if c < 0 else 0.85}
         if any(s is not None for s in sides):
             marker["symbol"] = [symbol(s) for s in sides]
         if any(fresh):  # new claims get a dark outline
             marker["line"] = {"color": ["#111" if nw else "rgba(0,0,0,0)" for nw in fresh], "width": 1.5}
+        group: dict = {}
+        if grouped:
+            group["legendgroup"] = f"topic-{topic}"
+            # the topic titles its group, unless the group is one entry that already says as much
+            if topic not in titled and (len(members[topic]) > 1 or topic_names[topic] != label):
+                group["legendgrouptitle"] = {"text": html.escape(topic_names[topic])}
+            titled.add(topic)
         fig.add_trace(
             scatter(
                 x=part["x"].to_list(),
@@ -106,19 +166,70 @@ def stance_map(
                 marker=marker,
                 unselected={"marker": {"opacity": 0.06}},
                 meta={"cluster": c},
+                **group,
             )
         )
+    annotations, shown_topics = topic_annotations(points, topic_of, topic_names)
     fig.update_layout(
         template="plotly_white",
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False},
         yaxis={"visible": False, "scaleanchor": "x"},
-        legend={"title": {"text": "Clusters (click to hide)"}, "itemsizing": "constant"},
+        legend={
+            "title": {"text": "Topics and their sides (click to hide)"},
+            "itemsizing": "constant",
+            # one click hides one cluster (one side), the unit the panel and the page work with
+            "groupclick": "toggleitem",
+            "tracegroupgap": 6,
+        },
+        annotations=annotations,
+        meta={"topic_labels": shown_topics},
         hoverlabel={"align": "left"},
         dragmode="pan",
         uirevision="stancemap",
     )
     return fig
+
+
+def topic_annotations(
+    points: pl.DataFrame, topic_of: dict[int, int], topic_names: dict[int, str], most: int = MAX_TOPIC_LABELS
+) -> tuple[list[dict], list[int]]:
+    """One label per topic with claims at the median of its claims, the largest topics first (the
+    browser keeps the earlier of two colliding labels), and the topics in the same order."""
+    if points.is_empty():
+        return [], []
+    table = (
+        points.select("cluster", "x", "y")
+        .with_columns(pl.col("cluster").replace_strict(topic_of, return_dtype=pl.Int64).alias("_topic"))
+        .filter(pl.col("_topic") >= 0)
+        .group_by("_topic")
+        .agg(pl.len().alias("n"), pl.col("x").median(), pl.col("y").median())
+        .sort(["n", "_topic"], descending=[True, False])
+        .head(most)
+    )
+    annotations, topics = [], []
+    for topic, _, x, y in table.iter_rows():
+        topics.append(topic)
+        annotations.append(
+            {
+                "name": "topic-label",
+                "x": x,
+                "y": y,
+                "xref": "x",
+                "yref": "y",
+                "text": html.escape(_short(topic_names[topic])),
+                "showarrow": False,
+                "xanchor": "center",
+                "yanchor": "middle",
+                "font": {"size": 12, "color": "#222"},
+                "bgcolor": "rgba(255,255,255,0.82)",
+                "bordercolor": topic_colour(topic),
+                "borderwidth": 1.5,
+                "borderpad": 2,
+                "captureevents": False,
+            }
+        )
+    return annotations, topics
 
 
 GRAPH_EDGES = 40  # the busiest pairs drawn; more make a hairball (the page's table and downloads hold all)

@@ -1,10 +1,19 @@
 """The Plotly figures: stance map, hover text, threads chart."""
 
+import html
+
 import polars as pl
 import pytest
 
 from stancemap.report import data as pagedata
-from stancemap.report.figures import hover_text, stance_map, threads_chart
+from stancemap.report.figures import (
+    MAX_TOPIC_LABELS,
+    PALETTE,
+    UNCLUSTERED_COLOUR,
+    hover_text,
+    stance_map,
+    threads_chart,
+)
 from tests.report.helpers import HOSTILE, points_of, tables
 
 
@@ -64,3 +73,105 @@ def test_large_maps_switch_to_webgl(size):
     labels = pl.DataFrame({"cluster": [0], "label": ["x"]})
     kind = stance_map(points, labels).to_dict()["data"][0]["type"]
     assert kind == ("scattergl" if size > 5000 else "scatter")
+
+
+def _points(clusters, xs, ys, sides=None):
+    n = len(clusters)
+    table = {
+        "index": range(n),
+        "claim_id": [f"c{i}" for i in range(n)],
+        "cluster": clusters,
+        "x": [float(x) for x in xs],
+        "y": [float(y) for y in ys],
+        "text": [f"claim {i}" for i in range(n)],
+        "author": [None] * n,
+        "thread_id": ["th"] * n,
+    }
+    if sides is not None:
+        table["side"] = sides
+    return pl.DataFrame(table, schema_overrides={"cluster": pl.Int32, "side": pl.Utf8})
+
+
+def _labels(rows):
+    """rows: (cluster, topic, side, topic_label, label)"""
+    cluster, topic, side, topic_label, label = (list(c) for c in zip(*rows, strict=True))
+    return pl.DataFrame(
+        {"cluster": cluster, "topic": topic, "side": side, "topic_label": topic_label, "label": label},
+        schema={"cluster": pl.Int32, "topic": pl.Int32, "side": pl.Utf8, "topic_label": pl.Utf8, "label": pl.Utf8},
+    )
+
+
+HOSTILE_TOPIC = "<script>window.__pwned=1</script> theft & <b>copying</b> the lab's work"
+
+
+def _two_topics():
+    """Topic 0 has two sides (clusters 0 pro, 1 con; 5 claims); topic 1 one cluster (2; 3 claims)."""
+    clusters = [0, 0, 0, 1, 1, 2, 2, 2, -1]
+    points = _points(clusters, [0, 1, 2, 3, 4, 10, 11, 15, 5], [0, 0, 1, 1, 9, 5, 6, 7, 5])
+    labels = _labels(
+        [
+            (-1, -1, None, "Unclustered", "Unclustered"),
+            (0, 0, "pro", HOSTILE_TOPIC, "theft (pro)"),
+            (1, 0, "con", HOSTILE_TOPIC, "theft (con)"),
+            (2, 1, None, "export · controls", "export · controls"),
+        ]
+    )
+    return points, labels
+
+
+def test_clusters_of_one_topic_share_its_colour_and_legend_group():
+    points, labels = _two_topics()
+    fig = stance_map(points, labels).to_dict()
+    data = fig["data"]
+    assert [t["meta"] for t in data] == [{"cluster": 0}, {"cluster": 1}, {"cluster": 2}, {"cluster": -1}]
+    assert [t["customdata"] for t in data] == [[0, 1, 2], [3, 4], [5, 6, 7], [8]]
+    colours = [t["marker"]["color"] for t in data]
+    assert colours[0] == colours[1] == PALETTE[0] and colours[2] == PALETTE[1] and colours[3] == UNCLUSTERED_COLOUR
+    assert data[0]["legendgroup"] == data[1]["legendgroup"] != data[2]["legendgroup"]
+    assert "legendgroup" not in data[3]  # unclustered stands alone
+    # the topic titles its group once; the entries are its sides
+    assert "legendgrouptitle" in data[0] and "legendgrouptitle" not in data[1]
+    assert [t["name"] for t in data[:2]] == ["pro (3)", "con (2)"]
+    # a one-cluster topic whose label is its cluster's: the entry says it all, no title repeats it
+    assert data[2]["name"] == "2: export · controls (3)" and "legendgrouptitle" not in data[2]
+    assert fig["layout"]["legend"]["groupclick"] == "toggleitem"
+
+
+def test_hostile_topic_labels_are_escaped_in_annotations_and_legend_titles():
+    points, labels = _two_topics()
+    fig = stance_map(points, labels).to_dict()
+    title = fig["data"][0]["legendgrouptitle"]["text"]
+    assert title == html.escape(HOSTILE_TOPIC)
+    texts = [a["text"] for a in fig["layout"]["annotations"]]
+    assert texts[0] == html.escape(HOSTILE_TOPIC[:31].rstrip()) + "…"  # cut before escaping: no entity halved
+    for text in [title, *texts]:
+        assert "<script" not in text and "<b>" not in text
+    assert "&lt;script&gt;" in texts[0]
+
+
+def test_one_label_per_topic_at_its_centre_largest_first():
+    points, labels = _two_topics()
+    layout = stance_map(points, labels).to_dict()["layout"]
+    notes = layout["annotations"]
+    assert layout["meta"] == {"topic_labels": [0, 1]}  # 5 claims, then 3; none for unclustered
+    assert [a["name"] for a in notes] == ["topic-label", "topic-label"]
+    assert [(a["x"], a["y"]) for a in notes] == [(2.0, 1.0), (11.0, 6.0)]  # median of the topic's claims
+    assert notes[1]["text"] == "export · controls"
+    assert all(a["showarrow"] is False and a["xref"] == "x" and a["yref"] == "y" for a in notes)
+    assert [a["bordercolor"] for a in notes] == [PALETTE[0], PALETTE[1]]
+    # order by size, whatever the topic ids
+    big = _points([2] * 6 + [0], range(7), range(7))
+    labels = _labels([(0, 0, None, "small", "small"), (2, 1, None, "big", "big")])
+    layout = stance_map(big, labels).to_dict()["layout"]
+    assert layout["meta"]["topic_labels"] == [1, 0] and [a["text"] for a in layout["annotations"]] == ["big", "small"]
+
+
+def test_labels_without_topics_use_the_clusters_and_only_the_largest_topics_get_labels(tmp_path):
+    claims, comments, clusters, labels = tables(tmp_path, HOSTILE)  # no topic columns: each cluster its own topic
+    layout = stance_map(points_of(claims, comments, clusters), labels).to_dict()["layout"]
+    assert sorted(layout["meta"]["topic_labels"]) == [0, 1]
+    assert "&lt;i&gt;theft&lt;/i&gt; · paid" in [a["text"] for a in layout["annotations"]]
+    n = MAX_TOPIC_LABELS + 10
+    many = _points(list(range(n)) * 2, range(2 * n), range(2 * n))
+    layout = stance_map(many, pl.DataFrame({"cluster": range(n), "label": [f"t{i}" for i in range(n)]})).to_dict()
+    assert len(layout["layout"]["annotations"]) == MAX_TOPIC_LABELS
