@@ -12,6 +12,7 @@ import polars as pl
 from stancemap.config import LabelParams
 from stancemap.io import read_table, write_table
 from stancemap.schemas import LABELS
+from stancemap.themes import topic_centres, topic_themes
 
 UNCLUSTERED = "Unclustered"
 CONTRACTIONS = {
@@ -199,7 +200,40 @@ def label(
         rows["n_claims"].append(g.height)
         rows["n_comments"].append(g["comment_id"].n_unique())
         rows["n_authors"].append(g["author"].drop_nulls().n_unique())
+    theme_of, theme_label, theme_claim = themes(table, matrix, params)
+    rows["theme"] = [theme_of.get(t, -1) for t in rows["topic"]]
+    rows["theme_label"] = [theme_label.get(theme_of.get(t, -1), UNCLUSTERED) for t in rows["topic"]]
+    rows["theme_claim"] = [theme_claim.get(theme_of.get(t, -1)) for t in rows["topic"]]
     return pl.DataFrame(rows, schema=LABELS)
+
+
+def themes(
+    table: pl.DataFrame, matrix: np.ndarray, params: LabelParams
+) -> tuple[dict[int, int], dict[int, str], dict[int, str]]:
+    """Topic -> theme, and each theme's keyword label and most central claim.
+
+    With no more topics than `max_themes` each topic is its own theme (named like the topic);
+    otherwise topic centres are agglomerated (pipeline/themes.py). Unclustered claims (-1) get no
+    theme."""
+    clustered = table.filter(pl.col("topic") >= 0).sort("topic", "claim_id")
+    if clustered.is_empty():
+        return {}, {}, {}
+    topics = clustered["topic"].to_numpy()
+    ids, counts = np.unique(topics, return_counts=True)
+    centres = None
+    if len(ids) > params.max_themes:
+        _, centres = topic_centres(topics, clustered["_row"].to_numpy(), matrix)
+    theme_of = topic_themes(ids, centres, counts, params.max_themes)
+    with_theme = clustered.with_columns(pl.col("topic").replace_strict(theme_of, return_dtype=pl.Int32).alias("_theme"))
+    groups = {key[0]: g for key, g in sorted(with_theme.partition_by("_theme", as_dict=True).items())}
+    keywords = keywords_per_cluster({k: g["text"].to_list() for k, g in groups.items()}, params.n_keywords)
+    label_of, claim_of = {}, {}
+    for k, g in groups.items():
+        label_of[k] = short_label(keywords[k], params.label_words)
+        vectors = matrix[g["_row"].to_numpy()].astype(np.float32, copy=False)
+        chosen = key_claims(g["claim_id"].to_list(), g["text"].to_list(), vectors, 1, params.key_claim_min_words)
+        claim_of[k] = chosen[0] if chosen else None
+    return theme_of, label_of, claim_of
 
 
 def run(

@@ -114,6 +114,11 @@ LABELS = {
     "n_claims": pl.Int32,
     "n_comments": pl.Int32,
     "n_authors": pl.Int32,
+    # the hierarchy: topics grouped into at most label.max_themes themes (pipeline/themes.py); -1 and
+    # "Unclustered" for unclustered claims
+    "theme": pl.Int32,
+    "theme_label": pl.Utf8,  # keywords of the whole theme
+    "theme_claim": pl.Utf8,  # the theme's most central claim id (its statement in the report)
 }
 
 POSITIONS = {  # found without being told: one row per topic (pipeline/stance/positions.py)

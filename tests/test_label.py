@@ -6,6 +6,7 @@ from stancemap.ingest import expand_inputs, ingest
 from stancemap.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
 from stancemap.schemas import CLUSTERS
 from stancemap.segment import load_nlp, segment
+from stancemap.themes import topic_centres, topic_themes
 from tests.conftest import TOPICS, FakeEmbedder
 
 
@@ -62,3 +63,32 @@ def test_label_table_counts_comments_and_authors(small_corpus):
     assert rows[1]["n_claims"] == 6 and len(rows[1]["key_claims"]) == 3
     assert all(k.startswith("jsonl:demo:security") for k in rows[1]["key_claims"])
     assert label(claims, comments, clusters, embeddings, LabelParams()).equals(labels)
+    # two topics, at most 12 themes: each topic is its own theme, named by its own claims
+    assert rows[-1]["theme"] == -1 and rows[-1]["theme_label"] == UNCLUSTERED and rows[-1]["theme_claim"] is None
+    assert rows[0]["theme"] == rows[1]["theme"] != rows[2]["theme"]
+    assert rows[0]["theme_claim"].startswith(("jsonl:demo:theft", "jsonl:demo:security"))
+    assert rows[2]["theme_claim"].startswith("jsonl:demo:hypocrisy")
+    # one theme at most: every topic joins it, and its label is the keywords of all their claims
+    one = label(claims, comments, clusters, embeddings, LabelParams(max_themes=1))
+    assert one.filter(pl.col("topic") >= 0)["theme"].unique().to_list() == [0]
+    assert one.filter(pl.col("topic") >= 0)["theme_label"].n_unique() == 1
+
+
+def test_topic_centres_are_normalised_means_per_topic():
+    matrix = np.array([[2, 0], [0, 3], [1, 1], [0, 0]], np.float32)
+    ids, centres = topic_centres(np.array([0, 0, 5, 5]), np.array([0, 1, 2, 3]), matrix)
+    assert ids.tolist() == [0, 5]
+    assert np.allclose(centres[0], [2**-0.5, 2**-0.5]) and np.allclose(centres[1], [2**-0.5, 2**-0.5])
+    assert np.allclose(np.linalg.norm(centres, axis=1), 1)
+
+
+def test_topic_themes_join_near_topics_and_number_by_size():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=8), rng.normal(size=8)
+    centres = np.stack([a, b, a + 0.01 * rng.normal(size=8), b + 0.01 * rng.normal(size=8), a + 0.02])
+    ids = np.array([3, 4, 7, 9, 11])
+    themes = topic_themes(ids, centres, np.array([5, 50, 5, 50, 5]), 2)
+    assert themes[3] == themes[7] == themes[11] and themes[4] == themes[9] != themes[3]
+    assert themes[4] == 0  # 100 claims before 15
+    assert topic_themes(ids, None, np.ones(5), 12) == {3: 0, 4: 1, 7: 2, 9: 3, 11: 4}  # few topics: one each
+    assert topic_themes(ids, centres, np.array([5, 50, 5, 50, 5]), 2) == themes

@@ -60,6 +60,22 @@ def test_positions_list_every_topic_with_counts_from_the_tables(browser, demo_ru
     first = page.locator("#positions .position").first
     statement = first.locator(".statement").inner_text()
     assert len(statement.split()) >= 4 and " · " in first.locator(":scope > .meta").inner_text()
+    # themes from labels.parquet: at most label.max_themes on the first screen, each topic in its
+    # theme, the first theme open and the others opening into their topics on a click
+    theme_of = dict(labels.select("topic", "theme").unique().iter_rows())
+    shown_themes = page.eval_on_selector_all(
+        "#positions .theme",
+        "els => els.map(e => [e.dataset.theme, [...e.querySelectorAll('.position')].map(p => p.dataset.topic)])",
+    )
+    assert 1 < len(shown_themes) <= 12 and len(shown_themes) == len(set(theme_of.values()))
+    for theme, members in shown_themes:
+        assert {theme_of[int(t)] for t in members} == {int(theme)}
+    theme = page.locator("#positions .theme:has(details:not([open]))").first.get_attribute("data-theme")
+    closed = page.locator(f'#positions .theme[data-theme="{theme}"] details')
+    inside = closed.locator(".position").first
+    assert not inside.is_visible()
+    closed.locator("summary").click()
+    assert inside.is_visible()
     assert problems == []
 
 

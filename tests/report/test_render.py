@@ -83,6 +83,9 @@ def test_the_reports_rebuttals_follow_the_stance_stages_reply_prior(tmp_path):
             "n_claims": 1,
             "n_comments": 1,
             "n_authors": 1,
+            "theme": range(len(ids)),
+            "theme_label": "t",
+            "theme_claim": first,
         },
         schema=LABELS,
     )
@@ -151,7 +154,7 @@ def test_hostile_pipeline_run_gives_an_inert_report_with_provenance(tmp_path, mo
     for sha in sources["sha256"]:
         assert sha in page  # every input file's hash is in the method section
     assert "2023-11-14T22:13:20Z" in page
-    assert page.count("</script>") == page.count("<script") == 6
+    assert page.count("</script>") == page.count("<script") == 7  # 4 JSON blocks, plotly, map labels, page
     assert not re.search(r"<(img|svg|iframe|style|link)\b[^>]*(onerror|onload|src=|href=)", page.split("<script")[0])
     assert not re.search(r'<a [^>]*href="(?!https?://|#)', page.split("<script")[0])  # the only links are to the web
     data = json.loads(re.search(r'id="stancemap-data">(.*?)</script>', page, re.S).group(1))
