@@ -233,6 +233,7 @@ def topic_annotations(
 
 
 GRAPH_EDGES = 40  # the busiest pairs drawn; more make a hairball (the page's table and downloads hold all)
+GRAPH_MIN_REPLIES = 2  # pairs with fewer replies are left to the table (unless no pair has more)
 
 
 def _widths(total: int, most: int) -> int:
@@ -240,14 +241,22 @@ def _widths(total: int, most: int) -> int:
     return 1 + min(5, int(5 * total / most)) if most else 1
 
 
-def reply_graph(nodes: pl.DataFrame, edges: pl.DataFrame, max_edges: int = GRAPH_EDGES) -> go.Figure:
-    """Clusters as nodes (at their centre on the map, sized by claims) and replies between them as
-    edges (wider for more; the `max_edges` busiest pairs). `nodes`: cluster, label, n_claims, x, y,
-    within; `edges`: one row per unordered pair with a, b, a_to_b, b_to_a, total, rebuttals."""
+def reply_graph(
+    nodes: pl.DataFrame, edges: pl.DataFrame, max_edges: int = GRAPH_EDGES, min_replies: int = GRAPH_MIN_REPLIES
+) -> go.Figure:
+    """Positions (or clusters) as nodes, at the centre of their claims on the map and sized by
+    claims, and replies between them as edges: wider for more, the `max_edges` busiest pairs with
+    at least `min_replies` replies (all pairs when none has that many; the page's table lists the
+    rest). `nodes`: cluster (the node id), label, n_claims, x, y, within, and optionally topic (its
+    colour), text (drawn in the node) and select (the cluster a click selects); `edges`: one row per
+    unordered pair with a, b, a_to_b, b_to_a, total, rebuttals."""
     fig = go.Figure()
     pos = {r["cluster"]: (r["x"], r["y"]) for r in nodes.iter_rows(named=True)}
     names = dict(zip(nodes["cluster"].to_list(), nodes["label"].to_list(), strict=True))
-    drawn = edges.sort("total", "a", "b", descending=[True, False, False]).head(max_edges)
+    texts = nodes["text"].to_list() if "text" in nodes.columns else [str(c) for c in nodes["cluster"].to_list()]
+    short = dict(zip(nodes["cluster"].to_list(), texts, strict=True))
+    busy = edges.filter(pl.col("total") >= min_replies)
+    drawn = (busy if busy.height else edges).sort("total", "a", "b", descending=[True, False, False]).head(max_edges)
     most = max(drawn["total"].to_list(), default=0)
     buckets: dict[int, tuple[list, list]] = {}
     mids_x, mids_y, mids_text = [], [], []
@@ -259,10 +268,11 @@ def reply_graph(nodes: pl.DataFrame, edges: pl.DataFrame, max_edges: int = GRAPH
         mids_x.append((x0 + x1) / 2)
         mids_y.append((y0 + y1) / 2)
         rebuttals = "not computed" if e["rebuttals"] is None else str(e["rebuttals"])
+        a, b = short[e["a"]], short[e["b"]]
         mids_text.append(
-            f"<b>{e['a']}: {html.escape(names[e['a']])}</b> ↔ <b>{e['b']}: {html.escape(names[e['b']])}</b><br>"
-            f"{e['a_to_b']} repl{'y' if e['a_to_b'] == 1 else 'ies'} from {e['a']} to {e['b']}, "
-            f"{e['b_to_a']} from {e['b']} to {e['a']}<br>rebuttals: {rebuttals}"
+            f"<b>{a}: {html.escape(names[e['a']])}</b> ↔ <b>{b}: {html.escape(names[e['b']])}</b><br>"
+            f"{e['a_to_b']} repl{'y' if e['a_to_b'] == 1 else 'ies'} from {a} to {b}, "
+            f"{e['b_to_a']} from {b} to {a}<br>rebuttals: {rebuttals}"
         )
     for width in sorted(buckets):
         xs, ys = buckets[width]
@@ -293,21 +303,26 @@ def reply_graph(nodes: pl.DataFrame, edges: pl.DataFrame, max_edges: int = GRAPH
             x=nodes["x"].to_list(),
             y=nodes["y"].to_list(),
             mode="markers+text",
-            text=[f"{c}" for c in nodes["cluster"].to_list()],
+            text=texts,
             textposition="middle center",
             textfont={"color": "#fff", "size": 10},
             hovertext=[
-                f"<b>{c}: {html.escape(lab)}</b><br>{n} claims<br>{w} repl{'y' if w == 1 else 'ies'} within the cluster"
-                for c, lab, n, w in nodes.select("cluster", "label", "n_claims", "within").iter_rows()
+                f"<b>{t}: {html.escape(lab)}</b><br>{n} claims<br>{w} repl{'y' if w == 1 else 'ies'} within it"
+                for t, lab, n, w in zip(
+                    texts, nodes["label"].to_list(), nodes["n_claims"].to_list(), nodes["within"].to_list(), strict=True
+                )
             ],
             hoverinfo="text",
             showlegend=False,
             marker={
                 "size": [10 + 3 * n**0.5 for n in nodes["n_claims"].to_list()],
-                "color": [colour(c) for c in nodes["cluster"].to_list()],
+                "color": [colour(c) for c in nodes["topic" if "topic" in nodes.columns else "cluster"].to_list()],
+                "symbol": [symbol(sd) if sd else "circle" for sd in nodes["side"].to_list()]
+                if "side" in nodes.columns
+                else "circle",
                 "line": {"width": 1, "color": "#fff"},
             },
-            customdata=nodes["cluster"].to_list(),
+            customdata=nodes["select" if "select" in nodes.columns else "cluster"].to_list(),
             name="clusters",
         )
     )

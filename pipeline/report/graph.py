@@ -1,4 +1,10 @@
-"""Replies between clusters: pure table maths for the report's reply graph.
+"""Replies between positions (topics, or topics split by side) and between clusters: pure table
+maths for the report's reply graph.
+
+The graph's nodes are positions: `position_points` gives every claim the node of its topic, or of
+its (topic, side) when the sides are toward one proposition per topic (propositions in params, or
+found ones), and the functions below then count replies between those nodes exactly as between
+clusters (they read the node from the `cluster` column).
 
 How replies are counted: take every comment that has a parent in the comments table. Let A be the
 set of clusters its claims fall in and B the set for its parent's claims (unclustered claims, -1,
@@ -30,9 +36,61 @@ def opposite(a: str | None, b: str | None) -> bool:
     return any({pa[k], pb.get(k)} == {"pro", "con"} for k in pa)
 
 
-def cluster_replies(
-    points: pl.DataFrame, comments: pl.DataFrame, rebutting: set[str] | None = None
-) -> pl.DataFrame:
+SIDE_MARKS = {"pro": "▲", "con": "▼", "neither": "■"}  # as the map's marker shapes
+
+
+def position_points(
+    points: pl.DataFrame, topic_labels: dict[int, str], by_side: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`points` with `cluster` replaced by a position node id, and the nodes.
+
+    A node is a topic, or a (topic, side) when `by_side` (claims with no side get their topic's
+    "no side" node); unclustered claims stay -1. Nodes are numbered by topic, then pro, con,
+    neither, other sides, no side. The nodes table: node, topic, side, label (the topic's label
+    and the side), text (the topic id and the side's mark, drawn in the node) and select (the
+    node's largest cluster, which a click selects)."""
+    side = pl.col("side") if by_side and "side" in points.columns else pl.lit(None, pl.Utf8)
+    keyed = points.with_columns(side.cast(pl.Utf8).alias("side"))
+    rank = {"pro": 0, "con": 1, "neither": 2}
+    keys = keyed.filter(pl.col("topic") >= 0).select("topic", "side").unique().rows()
+    keys.sort(key=lambda k: (k[0], rank.get(k[1], 3) if k[1] is not None else 4, k[1] or ""))
+    biggest = (  # each node's largest cluster
+        keyed.filter(pl.col("topic") >= 0)
+        .group_by("topic", "side", "cluster")
+        .len()
+        .sort("len", "cluster", descending=[True, False])
+        .unique(["topic", "side"], keep="first")
+    )
+    select = {(t, sd): c for t, sd, c, _ in biggest.iter_rows()}
+    rows = []
+    for node, (topic, sid) in enumerate(keys):
+        name = topic_labels.get(topic, "")
+        rows.append(
+            {
+                "node": node,
+                "topic": topic,
+                "side": sid,
+                "label": f"{name} · {sid}" if sid else name if not by_side else f"{name} · no side",
+                "text": f"{topic}{SIDE_MARKS.get(sid, '◆' if sid else '')}",
+                "select": select[(topic, sid)],
+            }
+        )
+    schema = {
+        "node": pl.Int64,
+        "topic": pl.Int64,
+        "side": pl.Utf8,
+        "label": pl.Utf8,
+        "text": pl.Utf8,
+        "select": pl.Int64,
+    }
+    nodes = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    ids = nodes.select("topic", "side", pl.col("node").alias("_node"))
+    located = keyed.join(ids, on=["topic", "side"], how="left", nulls_equal=True, maintain_order="left")
+    out = located.with_columns(pl.col("_node").fill_null(-1).cast(pl.Int64).alias("cluster")).drop("_node")
+    return out, nodes
+
+
+def cluster_replies(points: pl.DataFrame, comments: pl.DataFrame, rebutting: set[str] | None = None) -> pl.DataFrame:
     """Directed reply counts: source (replying cluster), target (cluster replied to), replies, and
     rebuttals. Sides decide rebuttals when there are any; otherwise `rebutting` (comments that
     rebut their parent, from the replies table) does; with neither, rebuttals are None."""
@@ -112,5 +170,17 @@ def reply_nodes(points: pl.DataFrame, replies: pl.DataFrame, labels: dict[int, s
 def graph_summary(edges: pl.DataFrame, nodes: pl.DataFrame) -> list[dict]:
     """The edges as rows for the page's table and downloads, most replies first."""
     names = dict(zip(nodes["cluster"].to_list(), nodes["label"].to_list(), strict=True))
+    texts = (
+        dict(zip(nodes["cluster"].to_list(), nodes["text"].to_list(), strict=True)) if "text" in nodes.columns else {}
+    )
     rows = edges.sort("total", "a", "b", descending=[True, False, False]).to_dicts()
-    return [{**r, "a_label": names.get(r["a"], ""), "b_label": names.get(r["b"], "")} for r in rows]
+    return [
+        {
+            **r,
+            "a_label": names.get(r["a"], ""),
+            "b_label": names.get(r["b"], ""),
+            "a_text": texts.get(r["a"], str(r["a"])),
+            "b_text": texts.get(r["b"], str(r["b"])),
+        }
+        for r in rows
+    ]

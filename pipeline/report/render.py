@@ -147,16 +147,31 @@ def build_outputs(
     shown = pagedata.shown_sample(points, labels, p.max_points)  # what the map and lists carry
     panel = pagedata.cluster_panel(points, labels, shown)
     compared = pagedata.threads_compared(points, threads, comments)
-    between = graph.cluster_replies(points, comments, rebutting_comments(replies))
-    nodes = graph.reply_nodes(points, between, label_of)
+    # the reply graph is between positions: topics, split by side when the sides are toward one
+    # proposition per topic (not toward each thread's opening post)
+    mode = "propositions" if params.stance.propositions else "found" if found else "replies"
+    topic_names = dict(
+        labels.select(  # labels from before topics (no topic columns): each cluster is its own topic
+            pl.col("topic" if "topic" in labels.columns else "cluster").alias("t"),
+            pl.col("topic_label" if "topic_label" in labels.columns else "label").alias("l"),
+        )
+        .filter(pl.col("t") >= 0)
+        .unique("t", keep="first", maintain_order=True)
+        .iter_rows()
+    )
+    at_node, node_info = graph.position_points(points, topic_names, by_side=mode != "replies")
+    between = graph.cluster_replies(at_node, comments, rebutting_comments(replies))
+    nodes = graph.reply_nodes(at_node, between, dict(node_info.select("node", "label").iter_rows())).join(
+        node_info.select(pl.col("node").alias("cluster"), "topic", "side", "text", "select"), on="cluster"
+    )
     edges = graph.reply_edges(between)
     versions = provenance.package_versions()
     prov = provenance.provenance(params, sources, threads, run_date or provenance.run_date(), versions)
     no_author = "author hidden" if p.authors == "hide" else "unknown author"
     data = pagedata.page_data(shown, comments, names, author_keys=p.authors != "hide")
-    mode = "propositions" if params.stance.propositions else "found" if found else "replies"
-    topics = overview.topic_rows(points, shown, labels, positions if found else None, p,
-                                 params.label.key_claim_min_words, mode)
+    topics = overview.topic_rows(
+        points, shown, labels, positions if found else None, p, params.label.key_claim_min_words, mode
+    )
     if found and positions is not None:
         opposes = dict(positions.select("topic", "opposes").iter_rows())
         for r in topics:
@@ -215,6 +230,7 @@ def build_outputs(
         no_author=no_author,
         clusters=shown_panel,
         edges=data["replies"],
+        graph_by_side=mode != "replies",
         threads=compared,
         provenance=prov,
         authors_note=AUTHORS_NOTE[p.authors],
@@ -230,7 +246,11 @@ def build_outputs(
     )
     metrics["topics"] = len(topics)
     summary_md = summary.markdown(
-        p.title, prov["run_date"], metrics, themes, overview.positions_note(mode, params.stance.propositions),
+        p.title,
+        prov["run_date"],
+        metrics,
+        themes,
+        overview.positions_note(mode, params.stance.propositions),
         compared,
     )
     return page, metrics, summary_md
