@@ -97,14 +97,38 @@ def synthetic(n_claims: int, n_clusters: int = 40, n_threads: int = 20, seed: in
         )
         i += 1
     claims, comments, clusters = pl.DataFrame(claim_rows), pl.DataFrame(comment_rows), pl.DataFrame(cluster_rows)
-    members = clusters.group_by("cluster").agg(pl.col("claim_id").head(3)).sort("cluster")
-    labels = pl.DataFrame(
-        {
-            "cluster": members["cluster"],
-            "label": ["Unclustered" if c < 0 else " · ".join(rng.sample(WORDS, 3)) for c in members["cluster"]],
-            "keywords": [rng.sample(WORDS, 6) for _ in range(members.height)],
-            "key_claims": members["claim_id"],
-        }
+    # clusters 2k and 2k+1 are the pro and con sides of topic k; topics 4j..4j+3 make theme j
+    topic = pl.when(pl.col("cluster") >= 0).then(pl.col("cluster") // 2).otherwise(-1)
+    side = pl.when(pl.col("cluster") < 0).then(None).when(pl.col("cluster") % 2 == 0).then(pl.lit("pro"))
+    clusters = clusters.with_columns(
+        topic.cast(pl.Int32).alias("topic"), side.otherwise(pl.lit("con")).alias("side"), pl.lit(False).alias("new")
+    )
+    words = {t: " · ".join(rng.sample(WORDS, 3)) for t in range(-1, n_clusters)}
+    joined = claims.join(clusters, on="claim_id").join(comments.select("comment_id", "author"), on="comment_id")
+    labels = (
+        joined.group_by("cluster")
+        .agg(
+            pl.col("topic").first(),
+            pl.col("side").first(),
+            pl.col("claim_id").sort().head(3).alias("key_claims"),
+            pl.len().cast(pl.Int32).alias("n_claims"),
+            pl.col("comment_id").n_unique().cast(pl.Int32).alias("n_comments"),
+            pl.col("author").n_unique().cast(pl.Int32).alias("n_authors"),
+        )
+        .sort("cluster")
+    )
+    theme = [t // 4 if t >= 0 else -1 for t in labels["topic"].to_list()]
+
+    def name(ids: list[int]) -> list[str]:
+        return ["Unclustered" if i < 0 else words[i] for i in ids]
+
+    labels = labels.with_columns(
+        pl.Series("topic_label", name(labels["topic"].to_list())),
+        pl.Series("label", name(labels["cluster"].to_list())),
+        pl.Series("keywords", [rng.sample(WORDS, 6) for _ in range(labels.height)]),
+        pl.Series("theme", theme, dtype=pl.Int32),
+        pl.Series("theme_label", name(theme)),
+        pl.col("key_claims").list.first().alias("theme_claim"),
     )
     return claims, comments, clusters, labels
 
