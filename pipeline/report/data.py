@@ -11,7 +11,7 @@ import hashlib
 
 import polars as pl
 
-from stancemap.report.figures import colour
+from stancemap.report.maplayers import map_colours
 
 UNCLUSTERED = "Unclustered"
 
@@ -107,9 +107,7 @@ def shown_sample(points: pl.DataFrame, labels: pl.DataFrame, max_points: int) ->
     ]
     share = max_points / points.height
     ranked = (
-        points.with_columns(
-            pl.col("claim_id").is_in(keys).alias("_key"), pl.Series("_hash", digest, dtype=pl.UInt64)
-        )
+        points.with_columns(pl.col("claim_id").is_in(keys).alias("_key"), pl.Series("_hash", digest, dtype=pl.UInt64))
         .sort(["cluster", "_key", "_hash", "claim_id"], descending=[False, True, False, False])
         .with_columns(
             pl.int_range(1, pl.len() + 1).over("cluster").alias("_rank"), pl.len().over("cluster").alias("_size")
@@ -126,6 +124,7 @@ def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame, shown: pl.DataFram
     `shown`, the claims the page carries (all of `points` by default)."""
     names = label_names(labels)
     by_cluster = {r["cluster"]: r for r in labels.iter_rows(named=True)}
+    colours, _ = map_colours(points, labels)  # the map's colours: theme hue, topic shade
     shown = points if shown is None else shown
     index_of = dict(zip(shown["claim_id"].to_list(), shown["index"].to_list(), strict=True))
     parts = {key[0]: part for key, part in points.partition_by("cluster", as_dict=True).items()}  # one pass
@@ -138,7 +137,7 @@ def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame, shown: pl.DataFram
                 "cluster": c,
                 "topic": int(part["topic"][0]),
                 "label": names.get(c, f"cluster {c}"),
-                "colour": colour(c),
+                "colour": colours[c],
                 "keywords": row.get("keywords") or [],
                 "key_claims": [index_of[k] for k in row.get("key_claims") or [] if k in index_of],
                 "n_claims": part.height,

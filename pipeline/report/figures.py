@@ -12,25 +12,25 @@ import textwrap
 import plotly.graph_objects as go
 import polars as pl
 
-PALETTE = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#393b79",
-    "#ad494a",
-    "#637939",
-    "#8c6d31",
-    "#7b4173",
-    "#3182bd",
-    "#e6550d",
+from stancemap.report.maplayers import (
+    MAX_TOPIC_LABELS,
+    PALETTE,
+    UNCLUSTERED_COLOUR,
+    label_annotations,
+    themes_of,
+    topic_colours,
+)
+
+__all__ = [
+    "MAX_TOPIC_LABELS",
+    "PALETTE",
+    "UNCLUSTERED_COLOUR",
+    "hover_text",
+    "reply_graph",
+    "stance_map",
+    "threads_chart",
 ]
-UNCLUSTERED_COLOUR = "#a8a8a8"
+
 WEBGL_FROM = 5000  # points; SVG is crisper below, WebGL keeps large maps responsive
 # marker per side, once a stance stage gives claims one; a claim with no side is a circle
 SIDE_SYMBOLS = {"pro": "triangle-up", "con": "triangle-down", "neither": "square", "unknown": "circle"}
@@ -66,12 +66,7 @@ def hover_text(
     return f"<b>{html.escape(label)}</b><br>{body}<br><i>{where}</i>"
 
 
-MAX_TOPIC_LABELS = 60  # topic labels drawn on the map, largest topics first (maplabels.js hides colliding ones)
-TOPIC_LABEL_CHARS = 32
-
-
-def _short(text: str, limit: int = TOPIC_LABEL_CHARS) -> str:
-    """`text` cut to `limit` characters (before escaping, so no entity is cut in half)."""
+def _cut(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -88,11 +83,6 @@ def _topics(points: pl.DataFrame, labels: pl.DataFrame, clusters: list[int]) -> 
     if not found and "topic" in points.columns:
         found = dict(points.select("cluster", "topic").unique("cluster").iter_rows())
     return {c: -1 if c < 0 else int(found[c]) if found.get(c) is not None else c for c in clusters}
-
-
-def topic_colour(topic: int) -> str:
-    """All clusters (sides) of one topic share the topic's colour; unclustered is grey."""
-    return colour(topic)
 
 
 def stance_map(
@@ -122,7 +112,11 @@ def stance_map(
         t: next((given[c] for c in cs if given.get(c)), None) or names.get(cs[0], f"topic {t}")
         for t, cs in members.items()
     }
-    titled: set[int] = set()
+    sizes = {t: sum(parts[c].height for c in cs) for t, cs in members.items() if t >= 0}
+    hierarchy = themes_of(labels, set(sizes))
+    colours = topic_colours(sizes, hierarchy)
+    theme_of = hierarchy[0] if hierarchy else {}
+    titled: set[str] = set()
     for c in order:
         part = parts[c]
         topic = topic_of[c]
@@ -138,22 +132,35 @@ def stance_map(
         siblings = [label_sides.get(o) for o in members[topic]]
         if c < 0:
             name = f"{label} ({part.height})"
+        elif hierarchy and len(members[topic]) > 1 and side and siblings.count(side) == 1:
+            name = f"{topic}: {_cut(topic_names[topic])} · {side} ({part.height})"  # under its theme's title
         elif len(members[topic]) > 1 and side and siblings.count(side) == 1:
             name = f"{side} ({part.height})"  # the topic is the group's title; the entry is its side
         else:
             name = f"{c}: {label} ({part.height})"
-        marker = {"color": topic_colour(topic), "size": 6 if c < 0 else 8, "opacity": 0.5 if c < 0 else 0.85}
+        marker = {
+            "color": colours.get(topic, UNCLUSTERED_COLOUR),
+            "size": 6 if c < 0 else 8,
+            "opacity": 0.5 if c < 0 else 0.85,
+        }
         if any(s is not None for s in sides):
             marker["symbol"] = [symbol(s) for s in sides]
         if any(fresh):  # new claims get a dark outline
             marker["line"] = {"color": ["#111" if nw else "rgba(0,0,0,0)" for nw in fresh], "width": 1.5}
         group: dict = {}
-        if grouped:
-            group["legendgroup"] = f"topic-{topic}"
+        if grouped and topic in theme_of:  # grouped by theme, titled with the theme's label
+            key = f"theme-{theme_of[topic]}"
+            group["legendgroup"] = key
+            if key not in titled:
+                group["legendgrouptitle"] = {"text": html.escape(hierarchy[1].get(theme_of[topic], key))}
+            titled.add(key)
+        elif grouped:
+            key = f"topic-{topic}"
+            group["legendgroup"] = key
             # the topic titles its group, unless the group is one entry that already says as much
-            if topic not in titled and (len(members[topic]) > 1 or topic_names[topic] != label):
+            if key not in titled and (len(members[topic]) > 1 or topic_names[topic] != label):
                 group["legendgrouptitle"] = {"text": html.escape(topic_names[topic])}
-            titled.add(topic)
+            titled.add(key)
         fig.add_trace(
             scatter(
                 x=part["x"].to_list(),
@@ -165,71 +172,34 @@ def stance_map(
                 customdata=part["index"].to_list(),
                 marker=marker,
                 unselected={"marker": {"opacity": 0.06}},
-                meta={"cluster": c},
+                meta={"cluster": c, "topic": topic, "theme": theme_of.get(topic, -1)},
                 **group,
             )
         )
-    annotations, shown_topics = topic_annotations(points, topic_of, topic_names)
+    annotations, shown = label_annotations(points, topic_of, topic_names, colours, hierarchy)
     fig.update_layout(
         template="plotly_white",
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False},
         yaxis={"visible": False, "scaleanchor": "x"},
         legend={
-            "title": {"text": "Topics and their sides (click to hide)"},
+            "title": {
+                "text": "Themes, their topics and sides (click to hide)"
+                if hierarchy
+                else "Topics and their sides (click to hide)"
+            },
             "itemsizing": "constant",
             # one click hides one cluster (one side), the unit the panel and the page work with
             "groupclick": "toggleitem",
             "tracegroupgap": 6,
         },
         annotations=annotations,
-        meta={"topic_labels": shown_topics},
+        meta=shown,
         hoverlabel={"align": "left"},
         dragmode="pan",
         uirevision="stancemap",
     )
     return fig
-
-
-def topic_annotations(
-    points: pl.DataFrame, topic_of: dict[int, int], topic_names: dict[int, str], most: int = MAX_TOPIC_LABELS
-) -> tuple[list[dict], list[int]]:
-    """One label per topic with claims at the median of its claims, the largest topics first (the
-    browser keeps the earlier of two colliding labels), and the topics in the same order."""
-    if points.is_empty():
-        return [], []
-    table = (
-        points.select("cluster", "x", "y")
-        .with_columns(pl.col("cluster").replace_strict(topic_of, return_dtype=pl.Int64).alias("_topic"))
-        .filter(pl.col("_topic") >= 0)
-        .group_by("_topic")
-        .agg(pl.len().alias("n"), pl.col("x").median(), pl.col("y").median())
-        .sort(["n", "_topic"], descending=[True, False])
-        .head(most)
-    )
-    annotations, topics = [], []
-    for topic, _, x, y in table.iter_rows():
-        topics.append(topic)
-        annotations.append(
-            {
-                "name": "topic-label",
-                "x": x,
-                "y": y,
-                "xref": "x",
-                "yref": "y",
-                "text": html.escape(_short(topic_names[topic])),
-                "showarrow": False,
-                "xanchor": "center",
-                "yanchor": "middle",
-                "font": {"size": 12, "color": "#222"},
-                "bgcolor": "rgba(255,255,255,0.82)",
-                "bordercolor": topic_colour(topic),
-                "borderwidth": 1.5,
-                "borderpad": 2,
-                "captureevents": False,
-            }
-        )
-    return annotations, topics
 
 
 GRAPH_EDGES = 40  # the busiest pairs drawn; more make a hairball (the page's table and downloads hold all)
@@ -242,14 +212,18 @@ def _widths(total: int, most: int) -> int:
 
 
 def reply_graph(
-    nodes: pl.DataFrame, edges: pl.DataFrame, max_edges: int = GRAPH_EDGES, min_replies: int = GRAPH_MIN_REPLIES
+    nodes: pl.DataFrame,
+    edges: pl.DataFrame,
+    max_edges: int = GRAPH_EDGES,
+    min_replies: int = GRAPH_MIN_REPLIES,
+    colours: dict[int, str] | None = None,
 ) -> go.Figure:
     """Positions (or clusters) as nodes, at the centre of their claims on the map and sized by
     claims, and replies between them as edges: wider for more, the `max_edges` busiest pairs with
     at least `min_replies` replies (all pairs when none has that many; the page's table lists the
     rest). `nodes`: cluster (the node id), label, n_claims, x, y, within, and optionally topic (its
-    colour), text (drawn in the node) and select (the cluster a click selects); `edges`: one row per
-    unordered pair with a, b, a_to_b, b_to_a, total, rebuttals."""
+    colour, from `colours` by topic when given), text (drawn in the node) and select (the cluster a
+    click selects); `edges`: one row per unordered pair with a, b, a_to_b, b_to_a, total, rebuttals."""
     fig = go.Figure()
     pos = {r["cluster"]: (r["x"], r["y"]) for r in nodes.iter_rows(named=True)}
     names = dict(zip(nodes["cluster"].to_list(), nodes["label"].to_list(), strict=True))
@@ -316,7 +290,10 @@ def reply_graph(
             showlegend=False,
             marker={
                 "size": [10 + 3 * n**0.5 for n in nodes["n_claims"].to_list()],
-                "color": [colour(c) for c in nodes["topic" if "topic" in nodes.columns else "cluster"].to_list()],
+                "color": [
+                    (colours or {}).get(c) or colour(c)
+                    for c in nodes["topic" if "topic" in nodes.columns else "cluster"].to_list()
+                ],
                 "symbol": [symbol(sd) if sd else "circle" for sd in nodes["side"].to_list()]
                 if "side" in nodes.columns
                 else "circle",
@@ -337,8 +314,9 @@ def reply_graph(
     return fig
 
 
-def threads_chart(threads: list[dict], labels: dict[int, str]) -> go.Figure:
-    """Per thread, the share of its claims in each cluster: one stacked bar per thread."""
+def threads_chart(threads: list[dict], labels: dict[int, str], colours: dict[int, str] | None = None) -> go.Figure:
+    """Per thread, the share of its claims in each cluster: one stacked bar per thread, each cluster
+    in `colours` (the map's, maplayers.map_colours; by cluster id when not given)."""
     fig = go.Figure()
     rows = [t for t in threads if t["n_claims"]]
     names = [html.escape(t["thread"] + (f" ({t['source']})" if t["source"] else "")) for t in rows]
@@ -352,7 +330,7 @@ def threads_chart(threads: list[dict], labels: dict[int, str]) -> go.Figure:
                 x=[100 * n / t["n_claims"] for n, t in zip(counts, rows, strict=True)],
                 orientation="h",
                 name=label if c < 0 else f"{c}: {label}",
-                marker={"color": colour(c)},
+                marker={"color": (colours or {}).get(c) or colour(c)},
                 hovertext=[
                     f"<b>{c}: {label}</b><br>{n} of {t['n_claims']} claims" for n, t in zip(counts, rows, strict=True)
                 ],

@@ -1,8 +1,9 @@
-// Topic labels on the stance map: placed without overlap (see figures.py, stance_map).
+// Theme and topic labels on the stance map: placed without overlap (see maplayers.py).
 // window.stancemapPlaceLabels(mapDiv) is called by report.js after each draw of the map.
 //
-// datamapplot's idea, in the browser: the labels come largest topic first (figures.py orders
-// them); each one tries its own place, then a few places around it, and takes the first that
+// datamapplot's idea, in the browser: the labels come themes first, then topics, largest first
+// (maplayers.py orders them), so the map opens at the theme level and a zoom makes room for the
+// topics; each one tries its own place, then a few places around it, and takes the first that
 // is inside the plot and clear of every label placed before it; a label with no free place is
 // hidden. Only the DOM changes (a transform on the annotation's <g>, its visibility), never the
 // figure, so placing triggers no redraw and cannot loop; Plotly draws the annotations afresh on
@@ -27,16 +28,20 @@
     return { left: box.left + dx, right: box.right + dx, top: box.top + dy, bottom: box.bottom + dy };
   }
 
-  // the topics whose traces are all hidden (legend clicks): their labels go too
-  function hiddenTopics(mapDiv) {
+  // the themes and topics whose traces are all hidden (legend clicks): their labels go too
+  function hiddenLabels(mapDiv) {
     const shown = {}, seen = {};
     (mapDiv.data || []).forEach(function (trace) {
-      const group = trace.legendgroup;
-      if (!group) return;
-      seen[group] = true;
-      if (trace.visible === undefined || trace.visible === true) shown[group] = true;
+      const meta = trace.meta || {};
+      const visible = trace.visible === undefined || trace.visible === true;
+      [["theme-label", meta.theme], ["topic-label", meta.topic]].forEach(function (pair) {
+        if (pair[1] === undefined || pair[1] < 0) return;
+        const key = pair[0] + ":" + pair[1];
+        seen[key] = true;
+        if (visible) shown[key] = true;
+      });
     });
-    return function (topic) { const g = "topic-" + topic; return seen[g] && !shown[g]; };
+    return function (key) { return seen[key] && !shown[key]; };
   }
 
   function hide(g) {
@@ -47,19 +52,25 @@
   function place(mapDiv) {
     const layout = mapDiv.layout || {};
     const annotations = layout.annotations || [];
-    const topics = (layout.meta && layout.meta.topic_labels) || [];
+    const meta = layout.meta || {};
+    const ids = { "theme-label": meta.theme_labels || [], "topic-label": meta.topic_labels || [] };
     const area = mapDiv.querySelector(".draglayer .nsewdrag");
     if (!annotations.length || !area) return;
-    const isHidden = hiddenTopics(mapDiv);
+    // what each annotation names: the k-th label of a kind is the k-th id of that kind
+    const keyOf = {}, count = { "theme-label": 0, "topic-label": 0 };
+    annotations.forEach(function (a, i) {
+      if (a && ids[a.name]) keyOf[i] = a.name + ":" + ids[a.name][count[a.name]++];
+    });
+    const isHidden = hiddenLabels(mapDiv);
     const groups = [];
     mapDiv.querySelectorAll("g.annotation").forEach(function (g) {
       const i = Number(g.getAttribute("data-index"));
-      if (!annotations[i] || annotations[i].name !== "topic-label") return;
+      if (keyOf[i] === undefined) return;
       g.removeAttribute("transform"); // measure where Plotly put it, not where a previous pass moved it
       g.style.visibility = "";
       groups.push({ g: g, i: i });
     });
-    groups.sort(function (a, b) { return a.i - b.i; }); // list order: largest topic first
+    groups.sort(function (a, b) { return a.i - b.i; }); // list order: themes, then topics, largest first
     const bounds = area.getBoundingClientRect();
     const placed = [];
     groups.forEach(function (item) { item.box = item.g.getBoundingClientRect(); }); // one layout, then no more reads
@@ -67,7 +78,7 @@
       const box = item.box;
       const w = box.right - box.left, h = box.bottom - box.top;
       // Plotly empties a label whose anchor is off the plot (zoomed away): nothing to place
-      if (w < 1 || h < 1 || isHidden(topics[item.i]) || placed.length >= MAX_PLACED) { hide(item.g); return; }
+      if (w < 1 || h < 1 || isHidden(keyOf[item.i]) || placed.length >= MAX_PLACED) { hide(item.g); return; }
       for (let k = 0; k < OFFSETS.length; k++) {
         let dx = OFFSETS[k][0] * (w + MARGIN), dy = OFFSETS[k][1] * (h + MARGIN);
         // keep the label inside the plot: a label near an edge slides in rather than out

@@ -22,6 +22,7 @@ from stancemap.io import read_table, write_json, write_text
 from stancemap.report import data as pagedata
 from stancemap.report import graph, overview, provenance, summary
 from stancemap.report.figures import reply_graph, stance_map, threads_chart
+from stancemap.report.maplayers import map_colours
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _WEB = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
@@ -165,6 +166,7 @@ def build_outputs(
         node_info.select(pl.col("node").alias("cluster"), "topic", "side", "text", "select"), on="cluster"
     )
     edges = graph.reply_edges(between)
+    cluster_colours, topic_colours = map_colours(points, labels)  # the map's, everywhere on the page
     versions = provenance.package_versions()
     prov = provenance.provenance(params, sources, threads, run_date or provenance.run_date(), versions)
     no_author = "author hidden" if p.authors == "hide" else "unknown author"
@@ -240,8 +242,8 @@ def build_outputs(
         page_js=_asset("report.js"),
         page_css=_asset("report.css"),
         figure_json=_figure_json(stance_map(shown, labels, p.hover_chars, no_author)),
-        graph_json=_figure_json(reply_graph(nodes, edges)),
-        threads_json=_figure_json(threads_chart(compared, label_of)),
+        graph_json=_figure_json(reply_graph(nodes, edges, colours=topic_colours)),
+        threads_json=_figure_json(threads_chart(compared, label_of, cluster_colours)),
         data_json=script_json(data),
     )
     metrics["topics"] = len(topics)

@@ -14,6 +14,7 @@ from stancemap.report.figures import (
     stance_map,
     threads_chart,
 )
+from stancemap.report.maplayers import LIGHTEST, map_colours, shade, short
 from tests.report.helpers import HOSTILE, points_of, tables
 
 
@@ -123,7 +124,12 @@ def test_clusters_of_one_topic_share_its_colour_and_legend_group():
     points, labels = _two_topics()
     fig = stance_map(points, labels).to_dict()
     data = fig["data"]
-    assert [t["meta"] for t in data] == [{"cluster": 0}, {"cluster": 1}, {"cluster": 2}, {"cluster": -1}]
+    assert [t["meta"] for t in data] == [
+        {"cluster": 0, "topic": 0, "theme": -1},
+        {"cluster": 1, "topic": 0, "theme": -1},
+        {"cluster": 2, "topic": 1, "theme": -1},
+        {"cluster": -1, "topic": -1, "theme": -1},
+    ]
     assert [t["customdata"] for t in data] == [[0, 1, 2], [3, 4], [5, 6, 7], [8]]
     colours = [t["marker"]["color"] for t in data]
     assert colours[0] == colours[1] == PALETTE[0] and colours[2] == PALETTE[1] and colours[3] == UNCLUSTERED_COLOUR
@@ -153,7 +159,7 @@ def test_one_label_per_topic_at_its_centre_largest_first():
     points, labels = _two_topics()
     layout = stance_map(points, labels).to_dict()["layout"]
     notes = layout["annotations"]
-    assert layout["meta"] == {"topic_labels": [0, 1]}  # 5 claims, then 3; none for unclustered
+    assert layout["meta"] == {"theme_labels": [], "topic_labels": [0, 1]}  # 5 claims, then 3; none for unclustered
     assert [a["name"] for a in notes] == ["topic-label", "topic-label"]
     assert [(a["x"], a["y"]) for a in notes] == [(2.0, 1.0), (11.0, 6.0)]  # median of the topic's claims
     assert notes[1]["text"] == "export · controls"
@@ -175,3 +181,83 @@ def test_labels_without_topics_use_the_clusters_and_only_the_largest_topics_get_
     many = _points(list(range(n)) * 2, range(2 * n), range(2 * n))
     layout = stance_map(many, pl.DataFrame({"cluster": range(n), "label": [f"t{i}" for i in range(n)]})).to_dict()
     assert len(layout["layout"]["annotations"]) == MAX_TOPIC_LABELS
+
+
+HOSTILE_THEME = "<img src=x onerror=alert(1)> law & order"
+
+
+def _themed():
+    """Topics 0 (clusters 0 pro, 1 con; 5 claims) and 2 (cluster 3; 2 claims) make theme 0; topic 1
+    (cluster 2; 3 claims) is theme 1 alone."""
+    clusters = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, -1]
+    points = _points(clusters, [0, 1, 2, 3, 4, 10, 11, 15, 1, 2, 5], [0, 0, 1, 1, 9, 5, 6, 7, 2, 2, 5])
+    rows = [
+        (-1, -1, None, "Unclustered", "Unclustered", -1, "Unclustered"),
+        (0, 0, "pro", "theft", "theft (pro)", 0, HOSTILE_THEME),
+        (1, 0, "con", "theft", "theft (con)", 0, HOSTILE_THEME),
+        (2, 1, None, "export · controls", "export · controls", 1, "export · controls"),
+        (3, 2, None, "contract · breach", "contract · breach", 0, HOSTILE_THEME),
+    ]
+    cols = list(zip(*rows, strict=True))
+    labels = pl.DataFrame(
+        dict(zip(["cluster", "topic", "side", "topic_label", "label", "theme", "theme_label"], cols, strict=True)),
+        schema={
+            "cluster": pl.Int32,
+            "topic": pl.Int32,
+            "side": pl.Utf8,
+            "topic_label": pl.Utf8,
+            "label": pl.Utf8,
+            "theme": pl.Int32,
+            "theme_label": pl.Utf8,
+        },
+    )
+    topics = {-1: -1, 0: 0, 1: 0, 2: 1, 3: 2}
+    return points.with_columns(pl.col("cluster").replace_strict(topics).alias("topic")), labels
+
+
+def test_with_themes_the_map_reads_theme_topic_side():
+    points, labels = _themed()
+    fig = stance_map(points, labels).to_dict()
+    data = {t["meta"]["cluster"]: t for t in fig["data"]}
+    # a theme's topics share its hue: the largest in full, the smaller lighter; sides share the topic's
+    assert data[0]["marker"]["color"] == data[1]["marker"]["color"] == PALETTE[0]
+    assert data[3]["marker"]["color"] == shade(PALETTE[0], LIGHTEST) != PALETTE[0]
+    assert data[2]["marker"]["color"] == PALETTE[1] and data[-1]["marker"]["color"] == UNCLUSTERED_COLOUR
+    # the legend is grouped by theme, titled once with the theme's (escaped) label
+    assert data[0]["legendgroup"] == data[1]["legendgroup"] == data[3]["legendgroup"] == "theme-0"
+    assert data[2]["legendgroup"] == "theme-1"
+    assert data[0]["legendgrouptitle"]["text"] == html.escape(HOSTILE_THEME)
+    assert "legendgrouptitle" not in data[1] and "legendgrouptitle" not in data[3]
+    assert data[0]["name"] == "0: theft · pro (3)" and data[1]["name"] == "0: theft · con (2)"
+    assert [t["meta"]["theme"] for t in fig["data"]] == [0, 0, 1, 0, -1]
+    # the theme of two topics gets a label, before every topic label; a theme of one topic does not
+    layout = fig["layout"]
+    assert layout["meta"] == {"theme_labels": [0], "topic_labels": [0, 1, 2]}
+    notes = layout["annotations"]
+    assert [a["name"] for a in notes] == ["theme-label", "topic-label", "topic-label", "topic-label"]
+    assert notes[0]["text"] == "<b>" + html.escape(short(HOSTILE_THEME)) + "</b>" and "<img" not in notes[0]["text"]
+    assert (notes[0]["x"], notes[0]["y"]) == (2.0, 1.0)  # the median of the theme's 7 claims
+    assert notes[0]["font"]["size"] > notes[1]["font"]["size"]
+    # the page's other parts use the same colours
+    clusters, topics = map_colours(points, labels)
+    assert clusters == {c: t["marker"]["color"] for c, t in data.items()}
+    assert topics == {0: PALETTE[0], 1: PALETTE[1], 2: shade(PALETTE[0], LIGHTEST)}
+
+
+def test_a_topic_named_as_its_theme_gets_no_second_label():
+    points, labels = _themed()
+    labels = labels.with_columns(
+        pl.when(pl.col("theme") == 0).then(pl.lit("theft")).otherwise(pl.col("theme_label")).alias("theme_label")
+    )
+    layout = stance_map(points, labels).to_dict()["layout"]
+    assert layout["meta"] == {"theme_labels": [0], "topic_labels": [1, 2]}  # topic 0 is "theft" too
+    assert [a["text"] for a in layout["annotations"]][:2] == ["<b>theft</b>", "export · controls"]
+
+
+def test_as_many_themes_as_topics_adds_no_level():
+    points, labels = _themed()
+    labels = labels.with_columns(pl.col("topic").alias("theme"))
+    fig = stance_map(points, labels).to_dict()
+    assert {t.get("legendgroup") for t in fig["data"]} == {"topic-0", "topic-1", "topic-2", None}
+    assert fig["layout"]["meta"]["theme_labels"] == []
+    assert shade("#000000", 0.5) == "#808080" and shade("#1f77b4", 0) == "#1f77b4"

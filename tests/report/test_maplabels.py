@@ -1,5 +1,5 @@
-"""Topic labels on the stance map in a real browser (maplabels.js): the shown labels never overlap,
-before or after a zoom or during a pan, and those that cannot find a free place are hidden."""
+"""Theme and topic labels on the stance map in a real browser (maplabels.js): the shown labels never
+overlap, before or after a zoom or during a pan, and those that cannot find a free place are hidden."""
 
 import polars as pl
 import pytest
@@ -9,13 +9,15 @@ from tests.report.helpers import open_report
 
 pytestmark = pytest.mark.slow
 
-# every topic label on the map: its box, text, data-placed and computed visibility
-LABELS = """() => [...document.querySelectorAll('#map g.annotation')]
-  .filter(g => document.getElementById('map').layout.annotations[Number(g.dataset.index)].name === 'topic-label')
+# every theme and topic label on the map: its kind, box, text, data-placed and computed visibility
+LABELS = """() => { const notes = document.getElementById('map').layout.annotations;
+  return [...document.querySelectorAll('#map g.annotation')]
+  .filter(g => /^(theme|topic)-label$/.test(notes[Number(g.dataset.index)].name))
   .map(g => { const r = g.getBoundingClientRect();
     return {index: Number(g.dataset.index), placed: g.getAttribute('data-placed'), text: g.textContent,
+            kind: notes[Number(g.dataset.index)].name,
             visibility: getComputedStyle(g).visibility, transform: g.getAttribute('transform'),
-            box: [r.left, r.top, r.right, r.bottom]}; })"""
+            box: [r.left, r.top, r.right, r.bottom]}; }); }"""
 PLOT_AREA = """() => { const r = document.querySelector('#map .nsewdrag').getBoundingClientRect();
   return [r.left, r.top, r.right, r.bottom]; }"""
 
@@ -62,15 +64,25 @@ def demo_page(browser, demo_run):
     page.close()
 
 
-def test_demo_labels_are_topic_labels_and_never_overlap(demo_page):
+def test_demo_labels_are_theme_and_topic_labels_and_never_overlap(demo_page):
     page, labels, problems = demo_page
-    names = set(labels.filter(pl.col("topic") >= 0)["topic_label"].to_list())
+    clustered = labels.filter(pl.col("topic") >= 0)
+    names = set(clustered["topic_label"].to_list())
+    per_theme = clustered.select("topic", "theme", "theme_label").unique().group_by("theme", "theme_label").len()
+    theme_names = set(per_theme.filter(pl.col("len") >= 2)["theme_label"].to_list())
+    assert theme_names  # the demo's 31 topics make 12 themes, some of several topics
     found = shown_labels(page)
-    assert len(found) == min(len(names), 60)  # one label per topic, unclustered has none
+    topic_labels = [lab for lab in found if lab["kind"] == "topic-label"]
+    theme_labels = [lab for lab in found if lab["kind"] == "theme-label"]
+    # one label per topic (unclustered has none), but none where a theme label already says it
+    assert len(topic_labels) == min(len(names), 60) - len(names & theme_names)
+    assert len(theme_labels) == len(theme_names)  # one per theme of two or more topics
+    assert max(lab["index"] for lab in theme_labels) < min(lab["index"] for lab in topic_labels)  # themes first
     shown = [lab for lab in found if lab["placed"] == "1"]
     assert len(shown) >= 8
-    assert all(is_topic_label(lab["text"], names) for lab in shown)
-    assert next(lab for lab in found if lab["index"] == 0)["placed"] == "1"  # the largest topic always shows
+    assert all(is_topic_label(lab["text"], names) for lab in shown if lab["kind"] == "topic-label")
+    assert all(is_topic_label(lab["text"], theme_names) for lab in shown if lab["kind"] == "theme-label")
+    assert next(lab for lab in found if lab["index"] == 0)["placed"] == "1"  # the largest theme always shows
     left, top, right, bottom = page.evaluate(PLOT_AREA)
     for lab in shown:
         x0, y0, x1, y1 = lab["box"]
@@ -99,11 +111,22 @@ def test_a_hidden_topic_hides_its_label(demo_page):
     page, _, problems = demo_page
     page.evaluate(
         """async () => { const m = document.getElementById('map'), topic = m.layout.meta.topic_labels[0];
-        const traces = m.data.map((t, i) => t.legendgroup === 'topic-' + topic ? i : -1).filter(i => i >= 0);
+        const traces = m.data.map((t, i) => t.meta && t.meta.topic === topic ? i : -1).filter(i => i >= 0);
         await Plotly.restyle(m, {visible: 'legendonly'}, traces); }"""
     )
+    first_topic = page.evaluate("document.getElementById('map').layout.meta.theme_labels.length")
     labels = shown_labels(page)
-    assert next(lab for lab in labels if lab["index"] == 0)["placed"] == "0"
+    assert next(lab for lab in labels if lab["index"] == first_topic)["placed"] == "0"
+    page.evaluate("async () => { await Plotly.restyle('map', {visible: true}); }")
+    labels = shown_labels(page)
+    assert next(lab for lab in labels if lab["index"] == first_topic)["kind"] == "topic-label"
+    # a whole theme hidden: its label goes too
+    page.evaluate(
+        """async () => { const m = document.getElementById('map'), theme = m.layout.meta.theme_labels[0];
+        const traces = m.data.map((t, i) => t.meta && t.meta.theme === theme ? i : -1).filter(i => i >= 0);
+        await Plotly.restyle(m, {visible: 'legendonly'}, traces); }"""
+    )
+    assert next(lab for lab in shown_labels(page) if lab["index"] == 0)["placed"] == "0"
     page.evaluate("async () => { await Plotly.restyle('map', {visible: true}); }")
     assert next(lab for lab in shown_labels(page) if lab["index"] == 0)["placed"] == "1"
     assert problems == []
