@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stancemap.cluster import jitcache
 from stancemap.cluster.exact import ExactIndex
 from stancemap.cluster.topics import renumber
 from stancemap.config import ClusterParams
@@ -48,6 +49,8 @@ def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: f
     """Seeded UMAP (cosine) to `n_components`: (the fitted reducer, the reduced rows); `knn` reuses
     a neighbour graph already computed."""
     import umap
+
+    jitcache.enable()  # UMAP's numba code from disk after the first process (cluster/jitcache.py)
 
     # a seed makes UMAP single-threaded on purpose (reproducible); its warning says so on every run
     warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
@@ -191,6 +194,7 @@ def _umap_all(n_components, min_dist, vectors, sample, chunks, k, seed, knn, app
 
 def transform(reducer, vectors: np.ndarray) -> np.ndarray:
     """`vectors` placed by a fitted UMAP, its warnings silenced."""
+    jitcache.enable()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return reducer.transform(vectors).astype(np.float32)
