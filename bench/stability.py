@@ -20,7 +20,13 @@ Methods (all with params.yaml's cluster section):
 - `pca=D`: HDBSCAN on a D-dimensional PCA of the unit vectors (no UMAP), then noise reassignment.
 - `leiden=R`: Leiden (RB configuration, resolution R) on UMAP's fuzzy neighbour graph; needs
   `pip install leidenalg igraph` (not a dependency of stancemap).
-Writes bench/results/stability-<source>.json. Run by hand, never as a test.
+- `evoc`: EVōC (`pip install evoc`, not a dependency), its most persistent layer, with HDBSCAN's
+  smallest topic as its base cluster size; `evoc=L` takes layer L (0 = finest).
+- `fast-hdbscan`: the product's UMAP, then `fast_hdbscan` (`pip install fast-hdbscan`) in the place
+  of hdbscan, then noise reassignment.
+`--argkp` also scores each method on ArgKP dev as `stancemap evaluate argkp` does (ARI, NMI,
+coverage, stance purity; no stance model). Writes bench/results/stability-<source>.json. Run by
+hand, never as a test.
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ def vectors_of(source: str, n: int, cache: Path | None) -> np.ndarray:
 
 def product(vectors: np.ndarray, params: ClusterParams, seed: int, epochs: int | None = None) -> np.ndarray:
     import stancemap.cluster.model as model
-    from stancemap.cluster import assign
+    from stancemap.cluster.stage import assign
 
     if epochs is None:
         return assign(vectors, [f"c{i}" for i in range(len(vectors))], params, seed)[1]
@@ -178,6 +184,65 @@ def leiden(vectors: np.ndarray, params: ClusterParams, seed: int, resolution: fl
     return np.where(np.isin(labels, ids[counts < smallest_topic(params, len(vectors))]), -1, labels)
 
 
+def evoc_topics(vectors: np.ndarray, params: ClusterParams, seed: int, layer: int | None) -> np.ndarray:
+    try:
+        import evoc
+    except ImportError:
+        raise SystemExit("evoc: pip install evoc (not a dependency of stancemap)") from None
+    from stancemap.cluster.model import smallest_topic
+
+    model = evoc.EVoC(
+        base_min_cluster_size=smallest_topic(params, len(vectors)),
+        min_samples=params.min_samples,
+        n_neighbors=params.n_neighbors,
+        random_state=seed,
+    )
+    labels = model.fit_predict(vectors)
+    if layer is not None:
+        layers = model.cluster_layers_
+        labels = layers[min(layer, len(layers) - 1)]
+    return np.asarray(labels)
+
+
+def fast(vectors: np.ndarray, params: ClusterParams, seed: int) -> np.ndarray:
+    try:
+        import fast_hdbscan
+    except ImportError:
+        raise SystemExit("fast-hdbscan: pip install fast-hdbscan (not a dependency of stancemap)") from None
+    from stancemap.cluster.model import reduce, smallest_topic
+    from stancemap.cluster.topics import reassign_noise, renumber
+
+    reduced = reduce(
+        vectors, params.n_components, params.n_neighbors, params.min_dist, seed, _knn(vectors, params.n_neighbors)
+    )[1]
+    raw = fast_hdbscan.HDBSCAN(
+        min_cluster_size=smallest_topic(params, len(vectors)),
+        min_samples=min(params.min_samples, len(vectors) - 1),
+        cluster_selection_method=params.cluster_selection_method,
+    ).fit_predict(reduced)
+    return renumber(reassign_noise(renumber(np.asarray(raw)), vectors, params.reassign_min_similarity))
+
+
+def argkp_scores(run, params) -> dict:
+    """Mean ArgKP dev scores with `run` in the place of the cluster stage."""
+    import stancemap.cluster as cluster_package
+    from stancemap.evaluate.argkp import evaluate
+
+    original = cluster_package.assign
+
+    def assign(vectors, claim_ids, cluster_params, seed, stances=None):
+        topics = run(vectors, cluster_params, seed)
+        zeros = np.zeros(len(vectors), np.float32)
+        return topics, topics, [None] * len(vectors), zeros, np.zeros((len(vectors), 2), np.float32)
+
+    cluster_package.assign = assign
+    try:
+        result = evaluate(REPO.parent / "shared" / "eval" / "argkp", "dev", params)["mean"]
+    finally:
+        cluster_package.assign = original
+    return {k: round(v, 3) for k, v in result.items() if k in ("ari", "nmi", "coverage", "stance_purity")}
+
+
 def method(spec: str):
     name, _, value = spec.partition("=")
     if name == "product":
@@ -190,6 +255,10 @@ def method(spec: str):
         return lambda v, p, s: pca(v, p, s, int(value))
     if name == "leiden":
         return lambda v, p, s: leiden(v, p, s, float(value))
+    if name == "evoc":
+        return lambda v, p, s: evoc_topics(v, p, s, int(value) if value else None)
+    if name == "fast-hdbscan":
+        return lambda v, p, s: fast(v, p, s)
     raise SystemExit(f"unknown method {spec!r}")
 
 
@@ -206,6 +275,7 @@ def main() -> None:
     parser.add_argument("--methods", default="product")
     parser.add_argument("--cache", type=Path, help="ArgQ vectors as .npy (read, or written after embedding)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--argkp", action="store_true", help="also score each method on ArgKP dev")
     args = parser.parse_args()
     params = load_params(REPO / "params.yaml", [])
     vectors = vectors_of(args.source, args.n, args.cache)
@@ -223,10 +293,13 @@ def main() -> None:
         other_seed = round(adjusted_rand_score(base, run(vectors, params.cluster, params.seed + 1)), 4)
         row = {"method": spec, **describe(base), "seconds": round(seconds, 1), "noise_ari": noisy}
         row["other_seed_ari"] = other_seed
+        if args.argkp:
+            row["argkp_dev"] = argkp_scores(run, params)
         results.append(row)
         print(
             f"{spec:<14} {row['topics']:>4} topics, {row['unclustered']:.1%} unclustered, {seconds:6.1f} s; "
             f"ARI with noise {noisy}; with seed {params.seed + 1}: {other_seed}"
+            + (f"; ArgKP dev {row['argkp_dev']}" if args.argkp else "")
         )
     out = args.out or REPO / "bench" / "results" / f"stability-{args.source}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
