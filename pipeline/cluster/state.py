@@ -7,6 +7,7 @@ import copyreg
 import hashlib
 import importlib
 import pickle
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,9 +99,37 @@ def save_state(state: State, path: Path) -> None:
     from numba.core.registry import CPUDispatcher
 
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        pickler = pickle.Pickler(f, protocol=5)
+        pickler = _StatePickler(f, protocol=5)
         pickler.dispatch_table = {**copyreg.dispatch_table, CPUDispatcher: _by_name}
         pickler.dump(state)
+
+
+class _StatePickler(pickle.Pickler):
+    """Numeric arrays and numpy scalars written by dtype string, shape and bytes. numpy's own
+    pickling writes each one's dtype object, and pickle writes an object seen before as a
+    reference to it, so the bytes depended on whether two arrays shared one dtype object: arrays
+    that numba code made from its disk cache do not, the same arrays compiled afresh do (same
+    values, other bytes). By string, the same state is the same bytes either way."""
+
+    def reducer_override(self, obj):
+        if type(obj) is np.ndarray and obj.dtype.kind in "biufc" and obj.dtype.names is None:
+            data = np.ascontiguousarray(obj)
+            if not data.flags.writeable:  # written as a bytearray always: read-only or not, the same bytes
+                data = data.copy()
+            # interned: one string object per dtype in every process, so its references repeat alike
+            return _array, (sys.intern(data.dtype.str), data.shape, pickle.PickleBuffer(data))
+        if isinstance(obj, np.generic) and obj.dtype.kind in "biufc":
+            return _scalar, (sys.intern(obj.dtype.str), obj.tobytes())
+        return NotImplemented
+
+
+def _array(dtype: str, shape: tuple, buffer) -> np.ndarray:
+    """Unpickling: a numeric array from its dtype string, shape and bytes (writable, as pickled arrays are)."""
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape)
+
+
+def _scalar(dtype: str, raw: bytes):
+    return np.frombuffer(raw, dtype=dtype)[0]
 
 
 def _by_name(function):
