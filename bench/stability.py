@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -73,20 +72,8 @@ def product(vectors: np.ndarray, params: ClusterParams, seed: int, epochs: int |
         return assign(vectors, [f"c{i}" for i in range(len(vectors))], params, seed)[1]
     original = model.reduce
 
-    def fewer_epochs(data, n_components, n_neighbors, min_dist, seed_, knn=None):
-        import umap
-
-        warnings.filterwarnings("ignore", category=UserWarning)
-        reducer = umap.UMAP(
-            n_neighbors=n_neighbors,
-            n_components=n_components,
-            min_dist=min_dist,
-            metric="cosine",
-            random_state=seed_,
-            precomputed_knn=knn if knn is not None else (None, None, None),
-            n_epochs=epochs if n_components != 2 else None,  # the map keeps its epochs
-        )
-        return reducer, reducer.fit_transform(data).astype(np.float32)
+    def fewer_epochs(data, n_components, *rest, **kw):  # the map (2-D) keeps UMAP's own epochs
+        return original(data, n_components, *rest, **kw, n_epochs=epochs if n_components != 2 else None)
 
     model.reduce = fewer_epochs
     try:

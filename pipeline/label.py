@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from stancemap.cluster.topics import topic_centres
 from stancemap.config import LabelParams
 from stancemap.io import read_table, write_table
 from stancemap.schemas import LABELS
-from stancemap.themes import topic_centres, topic_themes
+from stancemap.themes import topic_themes
 
 UNCLUSTERED = "Unclustered"
 CONTRACTIONS = {
@@ -222,7 +223,9 @@ def themes(
     ids, counts = np.unique(topics, return_counts=True)
     centres = None
     if len(ids) > params.max_themes:
-        _, centres = topic_centres(topics, clustered["_row"].to_numpy(), matrix)
+        per_row = np.full(len(matrix), -1, np.int64)  # each embedding row's topic (-1: not clustered)
+        per_row[clustered["_row"].to_numpy()] = topics
+        centres, _ = topic_centres(per_row, matrix)
     theme_of = topic_themes(ids, centres, counts, params.max_themes)
     with_theme = clustered.with_columns(pl.col("topic").replace_strict(theme_of, return_dtype=pl.Int32).alias("_theme"))
     groups = {key[0]: g for key, g in sorted(with_theme.partition_by("_theme", as_dict=True).items())}

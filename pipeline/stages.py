@@ -168,7 +168,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "label",
         "stancemap.label",
-        code=("pipeline/label.py", "pipeline/themes.py"),
+        code=("pipeline/label.py", "pipeline/themes.py", "pipeline/cluster/topics.py"),
         reads={"claims": "claims", "comments": "comments", "embeddings": "embeddings", "clusters": "clusters"},
         writes={"out": "labels"},
         params=("label",),

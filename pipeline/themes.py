@@ -1,34 +1,11 @@
-"""Themes: topics grouped into at most `max_themes` by how close their centres are, so a report of a
-large thread opens at a dozen themes rather than a hundred topics. Pure functions over arrays; the
-label stage (pipeline/label.py) calls them and names the themes."""
+"""Themes: topics grouped into at most `max_themes` by how close their centres are (the cluster
+stage's `topic_centres`), so a report of a large thread opens at a dozen themes rather than a
+hundred topics. A pure function over arrays; the label stage (pipeline/label.py) calls it and names
+the themes."""
 
 from __future__ import annotations
 
 import numpy as np
-
-CHUNK = 16_384  # claim vectors turned into float64 at a time: a big topic never doubles in memory
-
-
-def topic_centres(topics: np.ndarray, rows: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each topic's centre: the mean of its claims' L2-normalised vectors, renormalised, in float64.
-
-    `topics` holds one topic id per claim, sorted ascending (ties in a fixed order, so sums run
-    the same way every time); `rows` the claim's row in `matrix`. Returns the distinct topic ids
-    (ascending) and their centres, one row each. The work is per topic and per chunk of claims:
-    no Python loop over claims, no float64 copy of the whole matrix.
-    """
-    ids, starts, counts = np.unique(topics, return_index=True, return_counts=True)
-    centres = np.zeros((len(ids), matrix.shape[1]), np.float64)
-    for k, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
-        total = np.zeros(matrix.shape[1], np.float64)
-        for lo in range(start, start + count, CHUNK):
-            vectors = matrix[rows[lo : min(lo + CHUNK, start + count)]].astype(np.float64)
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            total += (vectors / np.where(norms > 0, norms, 1.0)).sum(axis=0)
-        norm = np.linalg.norm(total)
-        if norm > 0:
-            centres[k] = total / norm
-    return ids, centres
 
 
 def topic_themes(

@@ -6,7 +6,7 @@ from stancemap.ingest import expand_inputs, ingest
 from stancemap.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
 from stancemap.schemas import CLUSTERS
 from stancemap.segment import load_nlp, segment
-from stancemap.themes import topic_centres, topic_themes
+from stancemap.themes import topic_themes
 from tests.conftest import TOPICS, FakeEmbedder
 
 
@@ -72,14 +72,6 @@ def test_label_table_counts_comments_and_authors(small_corpus):
     one = label(claims, comments, clusters, embeddings, LabelParams(max_themes=1))
     assert one.filter(pl.col("topic") >= 0)["theme"].unique().to_list() == [0]
     assert one.filter(pl.col("topic") >= 0)["theme_label"].n_unique() == 1
-
-
-def test_topic_centres_are_normalised_means_per_topic():
-    matrix = np.array([[2, 0], [0, 3], [1, 1], [0, 0]], np.float32)
-    ids, centres = topic_centres(np.array([0, 0, 5, 5]), np.array([0, 1, 2, 3]), matrix)
-    assert ids.tolist() == [0, 5]
-    assert np.allclose(centres[0], [2**-0.5, 2**-0.5]) and np.allclose(centres[1], [2**-0.5, 2**-0.5])
-    assert np.allclose(np.linalg.norm(centres, axis=1), 1)
 
 
 def test_topic_themes_join_near_topics_and_number_by_size():

@@ -45,9 +45,12 @@ class Fitted:
     raw: np.ndarray  # HDBSCAN's own label per fitted row
 
 
-def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None):
+def reduce(
+    vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None, n_epochs=None
+):
     """Seeded UMAP (cosine) to `n_components`: (the fitted reducer, the reduced rows); `knn` reuses
-    a neighbour graph already computed."""
+    a neighbour graph already computed; `n_epochs` None is UMAP's own choice (bench/stability.py
+    tries fewer)."""
     import umap
 
     jitcache.enable()  # UMAP's numba code from disk after the first process (cluster/jitcache.py)
@@ -65,6 +68,7 @@ def reduce(vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: f
         random_state=seed,  # also makes UMAP single-threaded, hence reproducible
         precomputed_knn=knn if knn is not None else (None, None, None),
         init="spectral" if len(vectors) > n_components + 10 else "random",
+        n_epochs=n_epochs,
     )
     return reducer, reducer.fit_transform(vectors).astype(np.float32)
 

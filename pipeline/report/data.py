@@ -118,13 +118,16 @@ def shown_sample(points: pl.DataFrame, labels: pl.DataFrame, max_points: int) ->
     return kept.drop("_key", "_hash", "_rank", "_size", "index").with_row_index("index")
 
 
-def cluster_panel(points: pl.DataFrame, labels: pl.DataFrame, shown: pl.DataFrame | None = None) -> list[dict]:
+def cluster_panel(
+    points: pl.DataFrame, labels: pl.DataFrame, shown: pl.DataFrame | None = None, colours: dict[int, str] | None = None
+) -> list[dict]:
     """Every cluster (unclustered last) with its label, key claims, size, distinct authors, its split
     between sides and the threads it appears in. Counts are over `points`; key claims point into
     `shown`, the claims the page carries (all of `points` by default)."""
     names = label_names(labels)
     by_cluster = {r["cluster"]: r for r in labels.iter_rows(named=True)}
-    colours, _ = map_colours(points, labels)  # the map's colours: theme hue, topic shade
+    if colours is None:  # the map's colours (theme hue, topic shade), unless the caller has them
+        colours, _ = map_colours(points, labels)
     shown = points if shown is None else shown
     index_of = dict(zip(shown["claim_id"].to_list(), shown["index"].to_list(), strict=True))
     parts = {key[0]: part for key, part in points.partition_by("cluster", as_dict=True).items()}  # one pass

@@ -17,6 +17,7 @@ from stancemap.report.maplayers import (
     PALETTE,
     UNCLUSTERED_COLOUR,
     label_annotations,
+    short,
     themes_of,
     topic_colours,
 )
@@ -64,10 +65,6 @@ def hover_text(
     where = f"{who} · {html.escape(thread or '')}" + (f" · side: {html.escape(side)}" if side else "")
     where += " · new since the last run" if new else ""
     return f"<b>{html.escape(label)}</b><br>{body}<br><i>{where}</i>"
-
-
-def _cut(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _by_cluster(labels: pl.DataFrame, column: str) -> dict:
@@ -133,7 +130,7 @@ def stance_map(
         if c < 0:
             name = f"{label} ({part.height})"
         elif hierarchy and len(members[topic]) > 1 and side and siblings.count(side) == 1:
-            name = f"{topic}: {_cut(topic_names[topic])} · {side} ({part.height})"  # under its theme's title
+            name = f"{topic}: {short(topic_names[topic], 40)} · {side} ({part.height})"  # under its theme's title
         elif len(members[topic]) > 1 and side and siblings.count(side) == 1:
             name = f"{side} ({part.height})"  # the topic is the group's title; the entry is its side
         else:

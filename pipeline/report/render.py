@@ -146,7 +146,8 @@ def build_outputs(
     points = pagedata.points_table(claims, comments, clusters, names)
     label_of = pagedata.label_names(labels)
     shown = pagedata.shown_sample(points, labels, p.max_points)  # what the map and lists carry
-    panel = pagedata.cluster_panel(points, labels, shown)
+    cluster_colours, topic_colours = map_colours(points, labels)  # the map's, everywhere on the page
+    panel = pagedata.cluster_panel(points, labels, shown, cluster_colours)
     compared = pagedata.threads_compared(points, threads, comments)
     # the reply graph is between positions: topics, split by side when the sides are toward one
     # proposition per topic (not toward each thread's opening post)
@@ -166,7 +167,6 @@ def build_outputs(
         node_info.select(pl.col("node").alias("cluster"), "topic", "side", "text", "select"), on="cluster"
     )
     edges = graph.reply_edges(between)
-    cluster_colours, topic_colours = map_colours(points, labels)  # the map's, everywhere on the page
     versions = provenance.package_versions()
     prov = provenance.provenance(params, sources, threads, run_date or provenance.run_date(), versions)
     no_author = "author hidden" if p.authors == "hide" else "unknown author"
