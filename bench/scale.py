@@ -319,6 +319,7 @@ def stage_table(p, at, spec: dict, forward: Clock) -> dict:
 
     # the stages `stancemap run` runs, from its own table; two more for --million
     table = {stage.name: functools.partial(stage.run, p, at) for stage in RUN_STAGES}
+    table["ingest"] = functools.partial(table["ingest"], inputs=[at.raw])  # as `stancemap run` passes them
     return {**table, "embed-real": embed_real, "embed-recombined": embed_recombined}
 
 
@@ -490,7 +491,7 @@ class Bench:
         arguments = self.corpus(workdir, comments)
         synthetic = max(0, comments - len(self.real))
         runs = [self.stancemap(workdir, "stancemap")]
-        if target in self.args.torch_at and self.args.backend != "torch":
+        if target in self.args.torch_at and self.args.backend not in ("", "torch"):
             torch_dir = self.root / f"n{target}-torch"
             write_threads(arguments, torch_dir / "data" / "raw")
             runs.append(self.stancemap(torch_dir, "stancemap-torch", overrides=["embed.backend=torch"]))
@@ -672,8 +673,8 @@ def run_all() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
     parser.add_argument("--sizes", default="5000,20000,100000", help="claims per run, comma-separated")
-    parser.add_argument("--backend", default=None, help="embed.backend for stancemap (default: onnx when available)")
-    parser.add_argument("--torch-at", default="20000", help="sizes where stancemap also runs with the torch backend")
+    parser.add_argument("--backend", default=None, help="embed.backend for stancemap (default: params.yaml's)")
+    parser.add_argument("--torch-at", default="20000", help="with --backend onnx: sizes also run with torch")
     parser.add_argument("--skip-bertopic", action="store_true", help="no BERTopic runs")
     parser.add_argument("--only-stancemap", action="store_true", help="stancemap at the chosen backend only")
     parser.add_argument("--rerun", action="store_true", help="rerun with 5 %% more at the largest size")
@@ -695,10 +696,10 @@ def run_all() -> None:
         sys.exit("this benchmark reads peak memory from /proc (Linux only)")
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.torch_at = {int(s) for s in args.torch_at.split(",") if s.strip()}
-    from stancemap.config import EmbedParams, load_params
+    from stancemap.config import load_params
 
-    if args.backend is None:
-        args.backend = "onnx" if "backend" in EmbedParams.__dataclass_fields__ else ""
+    if args.backend is None:  # the product's defaults, as `make report` and `stancemap run` use them (#15)
+        args.backend = ""
     if args.only_stancemap:
         args.skip_bertopic, args.torch_at = True, set()
     if not args.skip_bertopic and importlib.util.find_spec("bertopic") is None:
@@ -708,10 +709,10 @@ def run_all() -> None:
     planner = Planner(real, args.seed, params.segment)
     print(
         f"ArgQ-30k: {len(real):,} distinct arguments; claims per argument {planner.per_real:.3f} real, "
-        f"{planner.per_synthetic:.3f} synthetic; embed.backend={args.backend or 'torch'}; load {os.getloadavg()}",
+        f"{planner.per_synthetic:.3f} synthetic; embed.backend={params.embed.backend}; load {os.getloadavg()}",
         flush=True,
     )
-    results = {"machine": machine(), "backend": args.backend or "torch", "params": params.to_dict(), "sizes": []}
+    results = {"machine": machine(), "backend": params.embed.backend, "params": params.to_dict(), "sizes": []}
     with tempfile.TemporaryDirectory(prefix="stancemap-scale-") as tmp:
         root = args.keep or Path(tmp)
         bench = Bench(args, real, planner, root)

@@ -3,6 +3,7 @@ label, with counts of claims, comments and distinct authors (one loud author is 
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -77,25 +78,80 @@ def _normalise(text: str) -> str:
     return re.sub(r"(?<=\w)'s\b", "", text)
 
 
-def keywords_per_cluster(docs: dict[int, list[str]], n_keywords: int) -> dict[int, list[str]]:
-    """c-TF-IDF: a term scores high in a cluster when it is frequent there and rare elsewhere."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+_TOKEN = re.compile(r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b")  # words of two or more characters, no digits
 
-    ids = sorted(docs)
-    joined = [" ".join(docs[c]) for c in ids]
-    vectorizer = CountVectorizer(
-        preprocessor=_normalise,
-        stop_words=sorted(ENGLISH_STOP_WORDS | CONTRACTIONS),
-        ngram_range=(1, 2),
-        token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b",
+
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words and CONTRACTIONS. The list is read from its module file
+    alone: importing scikit-learn costs most of a second a run, and nothing else here needs it."""
+    import importlib.util
+
+    sklearn = importlib.util.find_spec("sklearn")
+    words = None
+    for folder in (sklearn.submodule_search_locations or []) if sklearn else []:
+        path = Path(folder) / "feature_extraction" / "_stop_words.py"
+        spec = importlib.util.spec_from_file_location("_stancemap_stop_words", path)
+        if path.exists() and spec and spec.loader:
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            words = getattr(module, "ENGLISH_STOP_WORDS", None)
+            break
+    if words is None:  # a scikit-learn laid out otherwise
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as words
+    return frozenset(words) | frozenset(CONTRACTIONS)
+
+
+def terms_of(text: str) -> list[str]:
+    """A claim's terms: its words (normalised, stop words out), then each pair of neighbours."""
+    stop = stop_words()
+    words = [w for w in _TOKEN.findall(_normalise(text)) if w not in stop]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def term_counts(texts: list[str]):
+    """(claim x term sparse counts, the terms in alphabetical order). Each distinct text is read
+    once, and a bigram never spans two claims. None when no claim has a term."""
+    from scipy import sparse
+
+    distinct, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    vocabulary: dict[str, int] = {}
+    indices: list[int] = []
+    indptr = [0]
+    for text in distinct.tolist():
+        indices.extend(vocabulary.setdefault(t, len(vocabulary)) for t in terms_of(text))
+        indptr.append(len(indices))
+    if not vocabulary:
+        return None
+    terms = np.asarray(sorted(vocabulary), dtype=object)
+    rank = np.empty(len(vocabulary), np.int64)  # first-seen index -> alphabetical index
+    rank[[vocabulary[t] for t in terms]] = np.arange(len(terms))
+    counts = sparse.csr_matrix(
+        (np.ones(len(indices)), rank[np.asarray(indices, np.int64)], np.asarray(indptr, np.int64)),
+        shape=(len(distinct), len(terms)),
     )
-    try:
-        counts = vectorizer.fit_transform(joined).astype(np.float64).tocsr()  # cluster x term, sparse
-    except ValueError:  # every word was a stop word
-        return {c: [] for c in ids}
-    terms = vectorizer.get_feature_names_out()  # alphabetical, so a column index orders ties
+    counts.sum_duplicates()
+    return counts[inverse.ravel()], terms
+
+
+def group_counts(counts, group_of: np.ndarray, ids: list[int]):
+    """Sum the claims' term counts per group: (len(ids) x term) sparse, rows in the order of `ids`."""
+    from scipy import sparse
+
+    row = {g: r for r, g in enumerate(ids)}
+    rows = np.fromiter((row[g] for g in group_of.tolist()), np.int64, len(group_of))
+    indicator = sparse.csr_matrix(
+        (np.ones(len(group_of)), (rows, np.arange(len(group_of)))), shape=(len(ids), len(group_of))
+    )
+    return (indicator @ counts).tocsr()
+
+
+def ctfidf_keywords(counts, terms, ids: list[int], n_keywords: int) -> dict[int, list[str]]:
+    """c-TF-IDF over groups (rows of `counts`, in the order of `ids`): a term scores high in a
+    group when it is frequent there and rare elsewhere."""
+    counts.sort_indices()
     row_totals = np.asarray(counts.sum(axis=1)).ravel()
-    avg_words = row_totals.sum() / len(ids)
+    avg_words = row_totals.sum() / max(len(ids), 1)
     idf = np.log(1 + avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
     # tf x idf on the stored entries only: a million claims' vocabulary never becomes a dense array
     rows = np.repeat(np.arange(len(ids)), np.diff(counts.indptr))
@@ -107,6 +163,17 @@ def keywords_per_cluster(docs: dict[int, list[str]], n_keywords: int) -> dict[in
         order = np.lexsort((cols, -vals))[:n_keywords]  # best first, ties alphabetically
         result[c] = [str(terms[cols[i]]) for i in order if vals[i] > 0]
     return result
+
+
+def keywords_per_cluster(docs: dict[int, list[str]], n_keywords: int) -> dict[int, list[str]]:
+    """c-TF-IDF keywords of each group of texts (`docs`: group -> its claims' texts)."""
+    ids = sorted(docs)
+    texts = [t for c in ids for t in docs[c]]
+    found = term_counts(texts)
+    if found is None:
+        return {c: [] for c in ids}
+    group_of = np.asarray([c for c in ids for _ in docs[c]], np.int64)
+    return ctfidf_keywords(group_counts(found[0], group_of, ids), found[1], ids, n_keywords)
 
 
 def short_label(keywords: list[str], n_words: int) -> str:
@@ -164,11 +231,13 @@ def label(
         .join(embeddings.select("claim_id").with_row_index("_row"), on="claim_id", how="left", maintain_order="left")
     )
     matrix = embeddings["vector"].to_numpy()
+    table = table.with_row_index("_t")  # a claim's row in the term counts
     # one pass over the table, not one filter per cluster (thousands of clusters at a million claims)
     groups = {key[0]: g for key, g in sorted(table.partition_by("cluster", as_dict=True, maintain_order=True).items())}
-    keywords = keywords_per_cluster({c: g["text"].to_list() for c, g in groups.items()}, params.n_keywords)
-    topic_docs = {t: g["text"].to_list() for (t,), g in table.group_by(["topic"], maintain_order=True)}
-    topic_keywords = keywords_per_cluster(topic_docs, params.n_keywords)
+    # every claim's words are counted once; clusters, topics and themes sum their claims' counts
+    found = term_counts(table["text"].to_list())
+    keywords = level_keywords(found, table["cluster"].to_numpy(), params.n_keywords)
+    topic_keywords = level_keywords(found, table["topic"].to_numpy(), params.n_keywords)
     clusters_in_topic: dict[int, int] = {}
     for g in groups.values():
         clusters_in_topic[g["topic"][0]] = clusters_in_topic.get(g["topic"][0], 0) + 1
@@ -201,15 +270,25 @@ def label(
         rows["n_claims"].append(g.height)
         rows["n_comments"].append(g["comment_id"].n_unique())
         rows["n_authors"].append(g["author"].drop_nulls().n_unique())
-    theme_of, theme_label, theme_claim = themes(table, matrix, params)
+    theme_of, theme_label, theme_claim = themes(table, matrix, params, found)
     rows["theme"] = [theme_of.get(t, -1) for t in rows["topic"]]
     rows["theme_label"] = [theme_label.get(theme_of.get(t, -1), UNCLUSTERED) for t in rows["topic"]]
     rows["theme_claim"] = [theme_claim.get(theme_of.get(t, -1)) for t in rows["topic"]]
     return pl.DataFrame(rows, schema=LABELS)
 
 
+def level_keywords(found, group_of: np.ndarray, n_keywords: int, rows: np.ndarray | None = None) -> dict:
+    """c-TF-IDF keywords of each group at one level (cluster, topic or theme): `group_of` is each
+    claim's group, `rows` those claims' rows in the term counts `found` (default: all, in order)."""
+    ids = sorted(set(group_of.tolist()))
+    if found is None:
+        return {g: [] for g in ids}
+    counts = found[0] if rows is None else found[0][rows]
+    return ctfidf_keywords(group_counts(counts, group_of, ids), found[1], ids, n_keywords)
+
+
 def themes(
-    table: pl.DataFrame, matrix: np.ndarray, params: LabelParams
+    table: pl.DataFrame, matrix: np.ndarray, params: LabelParams, found
 ) -> tuple[dict[int, int], dict[int, str], dict[int, str]]:
     """Topic -> theme, and each theme's keyword label and most central claim.
 
@@ -229,7 +308,7 @@ def themes(
     theme_of = topic_themes(ids, centres, counts, params.max_themes)
     with_theme = clustered.with_columns(pl.col("topic").replace_strict(theme_of, return_dtype=pl.Int32).alias("_theme"))
     groups = {key[0]: g for key, g in sorted(with_theme.partition_by("_theme", as_dict=True).items())}
-    keywords = keywords_per_cluster({k: g["text"].to_list() for k, g in groups.items()}, params.n_keywords)
+    keywords = level_keywords(found, with_theme["_theme"].to_numpy(), params.n_keywords, with_theme["_t"].to_numpy())
     label_of, claim_of = {}, {}
     for k, g in groups.items():
         label_of[k] = short_label(keywords[k], params.label_words)

@@ -181,11 +181,16 @@ def segment(comments: pl.DataFrame, nlp, params: SegmentParams) -> pl.DataFrame:
 
 def fingerprint(params: SegmentParams) -> str:
     """Everything besides the comment that decides its claims; any change misses the whole cache."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    import spacy.util
-
-    model = "blank" if params.spacy_model == "blank" else spacy.util.get_package_version(params.spacy_model)
+    # the installed package's version, as spacy.util.get_package_version gives it, without
+    # importing spaCy (seconds) when every comment comes from the cache
+    model: str | None = "blank"
+    if params.spacy_model != "blank":
+        try:
+            model = version(params.spacy_model)
+        except PackageNotFoundError:
+            model = None
     parts = [hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), version("spacy"), params.spacy_model, str(model)]
     parts += [f"{k}={v}" for k, v in sorted(params.model_dump().items()) if k != "batch_size"]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()

@@ -3,7 +3,17 @@ import polars as pl
 
 from stancemap.config import LabelParams, SegmentParams
 from stancemap.ingest import expand_inputs, ingest
-from stancemap.label import UNCLUSTERED, key_claims, keywords_per_cluster, label, short_label
+from stancemap.label import (
+    CONTRACTIONS,
+    UNCLUSTERED,
+    _normalise,
+    key_claims,
+    keywords_per_cluster,
+    label,
+    short_label,
+    stop_words,
+    term_counts,
+)
 from stancemap.schemas import CLUSTERS
 from stancemap.segment import load_nlp, segment
 from stancemap.themes import topic_themes
@@ -17,6 +27,32 @@ def test_keywords_come_from_what_is_distinctive():
     assert any("security" in k for k in kw[1])
     assert any("scraped" in k or "hypocrisy" in k for k in kw[2])
     assert keywords_per_cluster(docs, 5) == kw  # ties broken the same way every time
+
+
+def test_term_counts_are_scikit_learns_per_claim():
+    """The label stage counts words itself (scikit-learn's import costs most of a second a run):
+    the counts must be CountVectorizer's, claim by claim, with its English stop words."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    texts = [t for docs in TOPICS.values() for t in docs] + ["Don't steal-it, it's O'Neil's 2nd café!", "the of and"]
+    texts += texts[:3]  # repeated texts are read once and counted for each claim
+    counts, terms = term_counts(texts)
+    reference = CountVectorizer(
+        preprocessor=_normalise,
+        stop_words=sorted(ENGLISH_STOP_WORDS | CONTRACTIONS),
+        ngram_range=(1, 2),
+        token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b",
+    )
+    expected = reference.fit_transform(texts)
+    assert list(terms) == list(reference.get_feature_names_out())
+    assert (counts != expected).nnz == 0
+    assert stop_words() == frozenset(ENGLISH_STOP_WORDS) | frozenset(CONTRACTIONS)
+    assert term_counts(["the of and", "a"]) is None
+
+
+def test_bigrams_never_span_two_claims():
+    kw = keywords_per_cluster({0: ["cats purr", "dogs bark"], 1: ["fish swim"]}, 10)
+    assert "purr dogs" not in kw[0] and {"cats purr", "dogs bark"} <= set(kw[0])
 
 
 def test_short_label_skips_keywords_that_add_no_word():

@@ -93,7 +93,7 @@ def _asset(name: str) -> str:
 
 
 def _figure_json(fig) -> str:
-    return script_json(json.loads(fig.to_json()))
+    return script_json(fig.to_dict())  # the figures hold plain lists: no numpy values for plotly's encoder
 
 
 def _cut(text: str, limit: int) -> str:

@@ -1,7 +1,9 @@
 """The Plotly figures: stance map, hover text, threads chart."""
 
 import html
+import textwrap
 
+import plotly.graph_objects as go
 import polars as pl
 import pytest
 
@@ -13,6 +15,7 @@ from stancemap.report.figures import (
     hover_text,
     stance_map,
     threads_chart,
+    wrap,
 )
 from stancemap.report.maplayers import LIGHTEST, map_colours, shade, short
 from tests.report.helpers import HOSTILE, points_of, tables
@@ -21,6 +24,30 @@ from tests.report.helpers import HOSTILE, points_of, tables
 def test_hover_text_escapes_markup():
     text = hover_text("<script>x</script>", "<b>me</b>", "t<1>", "a & b", 280)
     assert "<script>" not in text and "&lt;script&gt;" in text and "&lt;b&gt;me" in text and "a &amp; b" in text
+
+
+def test_hover_lines_wrap_at_spaces_like_textwrap_and_cut_long_words():
+    words = ["a", "bb", "ccc", "dddddddd", "e" * 30, "x-y", "é", "🙂", "end."]
+    for n in range(0, 60, 3):
+        text = " ".join(words[(i * 7) % len(words)] for i in range(n))
+        assert wrap(text) == textwrap.wrap(text, 70, break_on_hyphens=False)
+    assert wrap("  a \n b\t c ") == ["a b c"]
+    assert wrap("w" * 150) == ["w" * 70, "w" * 70, "w" * 10]
+    assert wrap("") == []
+
+
+@pytest.mark.parametrize("sides", [False, True])
+def test_the_map_traces_pass_plotlys_own_checks(tmp_path, sides):
+    """stance_map builds its traces without plotly's per-element validation (speed): the same
+    figure must pass it, every property and every array element."""
+    claims, comments, clusters, labels = tables(tmp_path, HOSTILE)
+    if sides:
+        claims = claims.with_columns(stance=pl.Series((["pro", "con", None] * claims.height)[: claims.height]))
+        clusters = clusters.with_columns(new=pl.Series([i % 2 == 0 for i in range(clusters.height)]))
+    built = stance_map(points_of(claims, comments, clusters), labels).to_dict()
+    checked = go.Figure(built).to_dict()  # validating constructor: raises on any invalid value
+    assert checked["data"] == built["data"]
+    assert any("line" in t["marker"] for t in checked["data"]) == sides
 
 
 def test_figure_has_a_trace_per_cluster_and_customdata(tmp_path):
