@@ -120,20 +120,21 @@ def encode_in_batches(
 
 
 def encode_fixed_shapes(
-    texts: list[str], rows: int, lengths: list[int], encode_batch: Callable[[list[str]], np.ndarray]
+    texts: list[str], rows: int, lengths: list[int], encode_batch: Callable[[list[int]], np.ndarray]
 ) -> np.ndarray:
     """Encode `texts` so that each one's vector depends on the text alone, not on what else is
-    encoded with it (or was cached before): every call of `encode_batch` gets exactly `rows` texts
-    of one token length (`lengths`), so nothing is padded, and the last batch of a length is filled
-    up with copies of its first text. Measured with torch on CPU: a row's last bits change with the
-    batch's shape (rows x tokens) and with padding, never with its position or its batch-mates."""
+    encoded with it (or was cached before): every call of `encode_batch` gets the indices of exactly
+    `rows` texts of one token length (`lengths`), so nothing is padded, and the last batch of a
+    length is filled up with copies of its first text. Measured with torch on CPU: a row's last bits
+    change with the batch's shape (rows x tokens) and with padding, never with its position or its
+    batch-mates."""
     groups: dict[int, list[int]] = {}
     for i in sorted(range(len(texts)), key=lambda i: (lengths[i], texts[i])):
         groups.setdefault(lengths[i], []).append(i)
     batches = [members[i : i + rows] for members in groups.values() for i in range(0, len(members), rows)]
     out: np.ndarray | None = None
     for batch in track(batches, len(batches), "embed"):
-        filled = [texts[i] for i in batch] + [texts[batch[0]]] * (rows - len(batch))
+        filled = batch + [batch[0]] * (rows - len(batch))
         vectors = np.asarray(encode_batch(filled), dtype=np.float32)[: len(batch)]
         if out is None:
             out = np.empty((len(texts), vectors.shape[1]), np.float32)

@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 
 from stancemap.config import EmbedParams
-from stancemap.embed import cache_key, embed, read_cache, resolve_model
+from stancemap.embed import cache_key, embed, encode_fixed_shapes, read_cache, resolve_model
 from stancemap.embed import run as embed_run
 from stancemap.io import read_table, write_table
 from tests.conftest import TOPICS, claims_frame
@@ -147,3 +147,21 @@ def test_a_vector_depends_on_its_text_alone(real_embedder):
     history: dict[str, np.ndarray] = {}
     embed(claims_of(*others[4:], "An unrelated claim about chips and export rules."), real_embedder, history)
     assert embed(claims, real_embedder, history).equals(fresh)
+
+
+@pytest.mark.slow
+def test_vectors_are_sentence_transformers_own(real_embedder):
+    """The torch backend runs the model's modules itself on texts tokenized once: its vectors must
+    be the bytes `SentenceTransformer.encode` gives for the same batches of one token length."""
+    texts = [t for texts in TOPICS.values() for t in texts] + ["Theft.", "It is fair use, plainly and simply."]
+    model = real_embedder.model
+    lengths = [len(t) for t in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+    reference = encode_fixed_shapes(
+        texts,
+        real_embedder.batch_size,
+        lengths,
+        lambda rows: model.encode(
+            [texts[i] for i in rows], batch_size=len(rows), normalize_embeddings=True, convert_to_numpy=True
+        ),
+    )
+    assert real_embedder.encode(texts).tobytes() == reference.tobytes()
