@@ -451,7 +451,7 @@ MILLION_STAGES = [step for name in STAGES for step in MILLION.get(name, [name])]
 class Bench:
     def __init__(self, args, real, planner, root: Path):
         self.args, self.real, self.planner, self.root = args, real, planner, root
-        self.overrides = [f"embed.backend={args.backend}"] if args.backend else []
+        self.overrides = ([f"embed.backend={args.backend}"] if args.backend else []) + list(args.set)
 
     def stancemap(self, workdir: Path, label: str, stages=STAGES, overrides=(), **extra) -> dict:
         spec = {
@@ -686,6 +686,7 @@ def run_all() -> None:
     parser.add_argument("--million-to", choices=MILLION_STAGES, help="stop --million after this stage")
     parser.add_argument("--million-set", action="append", default=[], help="a param override for --million only")
     parser.add_argument("--memory-cap-gb", type=float, default=12.0, help="stop a run whose processes use more")
+    parser.add_argument("--set", action="append", default=[], help="a param override for every stancemap run")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, help="workdir to keep (default: a temporary folder, deleted)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON")
