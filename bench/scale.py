@@ -674,7 +674,7 @@ def run_all() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
     parser.add_argument("--sizes", default="5000,20000,100000", help="claims per run, comma-separated")
-    parser.add_argument("--backend", default=None, help="embed.backend for stancemap (default: params.yaml's)")
+    parser.add_argument("--backend", default="", help="embed.backend for stancemap (default: params.yaml's)")
     parser.add_argument("--torch-at", default="20000", help="with --backend onnx: sizes also run with torch")
     parser.add_argument("--skip-bertopic", action="store_true", help="no BERTopic runs")
     parser.add_argument("--only-stancemap", action="store_true", help="stancemap at the chosen backend only")
@@ -701,8 +701,6 @@ def run_all() -> None:
     args.torch_at = {int(s) for s in args.torch_at.split(",") if s.strip()}
     from stancemap.config import load_params
 
-    if args.backend is None:  # the product's defaults, as `make report` and `stancemap run` use them (#15)
-        args.backend = ""
     if args.only_stancemap:
         args.skip_bertopic, args.torch_at = True, set()
     if not args.skip_bertopic and importlib.util.find_spec("bertopic") is None:
