@@ -18,6 +18,12 @@ class ExactIndex:
     Ties are broken by row number, so the graph is the same in every process.
     """
 
+    # a row's cosine distance to itself comes out of float32 products as up to ~8e-7, not 0, and
+    # UMAP takes the first non-zero distance as a row's `rho`: a rounding-sized change of the
+    # vectors then swapped rho between the true nearest neighbour and that rounding error, and
+    # redrew half the neighbour graph (bench/stability.py, docs/cluster.md). Distances this small
+    # are read as 0: the same text, or one that differs by rounding only.
+    SAME = 1e-5
     BLOCK = 1024  # query rows per product: 1,024 x 25,000 floats = 100 MB
     MEMO = 16  # answers kept: one per chunk of rows placed (at most 10 chunks before pynndescent takes over)
 
@@ -45,7 +51,8 @@ class ExactIndex:
             near_dist = np.take_along_axis(dist, near, axis=1)
             order = np.lexsort((near, near_dist), axis=1)  # by distance, then by row number
             indices[start : start + len(dist)] = np.take_along_axis(near, order, axis=1)
-            dists[start : start + len(dist)] = np.maximum(np.take_along_axis(near_dist, order, axis=1), 0.0)
+            near_dist = np.take_along_axis(near_dist, order, axis=1)
+            dists[start : start + len(dist)] = np.where(near_dist < self.SAME, 0.0, near_dist)
         if len(self.memo) >= self.MEMO:
             self.memo.pop(next(iter(self.memo)))  # the oldest
         self.memo[key] = (indices, dists)
