@@ -137,8 +137,9 @@ class StanceParams(_Section):
 
 class ClusterParams(_Section):
     n_neighbors: StrictInt = Field(15, ge=2, le=200)
-    n_components: StrictInt = Field(5, ge=1, le=100, description="below the number of claims")
-    min_dist: StrictFloat = Field(0.0, ge=0, le=1)
+    n_components: StrictInt = Field(
+        10, ge=1, le=100, description="spectral dimensions HDBSCAN clusters in; below the number of claims"
+    )
     min_cluster_size: StrictInt = Field(12, ge=2)
     min_cluster_share: StrictFloat = Field(
         0.0005, ge=0, lt=0.5, description="and at least this share of the claims: ~2,000 topics at most"
@@ -149,10 +150,10 @@ class ClusterParams(_Section):
     )
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     reassign_min_similarity: StrictFloat = Field(
-        0.5, ge=0, le=1, description="noise joins the nearest topic this similar; 1.0 = never"
+        0.4, ge=0, le=1, description="noise joins the nearest topic this similar; 1.0 = never"
     )
     fit_sample: StrictInt = Field(
-        25_000, ge=20, description="UMAP learns from at most this many claims and places the rest (memory, speed)"
+        25_000, ge=20, description="the embedding and the map learn from at most this many claims and place the rest"
     )
     max_drift: StrictFloat = Field(
         0.2, ge=0, le=1, description="refit everything once this share of claims changed since the last full fit"

@@ -21,10 +21,11 @@ def test_propositions_are_a_list_of_strings():
 
 
 def test_override_sets_a_typed_value():
-    p = load_params(None, ["cluster.min_cluster_size=20", "report.title=Hello: world", "cluster.min_dist=0"])
+    overrides = ["cluster.min_cluster_size=20", "report.title=Hello: world", "cluster.reassign_min_similarity=0"]
+    p = load_params(None, overrides)
     assert p.cluster.min_cluster_size == 20
     assert p.report.title == "Hello: world"
-    assert p.cluster.min_dist == 0.0 and isinstance(p.cluster.min_dist, float)
+    assert p.cluster.reassign_min_similarity == 0.0 and isinstance(p.cluster.reassign_min_similarity, float)
 
 
 @pytest.mark.parametrize(

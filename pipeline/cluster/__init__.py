@@ -1,5 +1,5 @@
-"""Cluster: claim vectors -> topics (HDBSCAN on a seeded UMAP reduction), sides within each topic,
-and 2-D map positions.
+"""Cluster: claim vectors -> topics (HDBSCAN in a spectral embedding of the neighbour graph), sides
+within each topic, and 2-D map positions (a seeded UMAP).
 
 A topic is what HDBSCAN finds. When claims have stances (the stance stage), each topic is split by
 side, so a cluster never mixes the pro and con claims of one proposition: a cluster is one
@@ -7,7 +7,8 @@ side, so a cluster never mixes the pro and con claims of one proposition: a clus
 is at least `reassign_min_similarity`; the rest stays unclustered (-1), never dropped. Numbers are
 ordered by size (largest first, ties by first claim), so the same input gives the same numbers.
 
-Modules: `exact` (exact neighbour index), `model` (UMAP + HDBSCAN: fit, predict), `topics`
+Modules: `exact` (exact neighbour index), `spectral` (the embedding HDBSCAN clusters in), `model`
+(spectral + HDBSCAN and the map's UMAP: fit, predict), `topics`
 (numbering, centres, noise), `sides` (clusters by side), `state` (what reruns keep), `reruns`
 (refit or place), `stage` (the stage on files).
 """

@@ -35,7 +35,8 @@ class ExactIndex:
     def query(self, queries: np.ndarray, k: int, epsilon: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosine distances) of the `k` nearest rows to each query, nearest first."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        # the two UMAPs place the same rows: the second asks again, and gets the answer from memory
+        # the spectral embedding and the map's UMAP place the same rows: the second asks again, and
+        # gets the answer from memory
         key = (k, queries.shape, hashlib.blake2b(queries.tobytes(), digest_size=16).hexdigest())
         if key in self.memo:  # a copy: UMAP writes into what it gets, and a worker's memory is read-only
             return np.array(self.memo[key][0]), np.array(self.memo[key][1])

@@ -1,5 +1,6 @@
-"""The models: a seeded UMAP reduction (fitted on a sample, the rest placed with `transform`, the
-two UMAPs side by side in two processes when that pays) and HDBSCAN on it; `fit` and `predict`.
+"""The models: HDBSCAN in a spectral embedding of the neighbour graph (cluster/spectral.py), and a
+seeded 2-D UMAP for the map, both learnt on a sample with the rest placed (the UMAP in a second
+process when that pays); `fit` and `predict`.
 
 The only module that reaches into UMAP's private attributes (`_knn_search_index`,
 `_angular_trees`): the exact neighbour index stands in for pynndescent's here.
@@ -16,15 +17,16 @@ import numpy as np
 
 from stancemap.cluster import jitcache
 from stancemap.cluster.exact import ExactIndex
+from stancemap.cluster.spectral import Spectral
 from stancemap.cluster.topics import renumber
 from stancemap.config import ClusterParams
 from stancemap.errors import StancemapError
 from stancemap.progress import say, track
 
-MAP_MIN_DIST = 0.1  # spreads points a little on the map; clustering uses params.min_dist
+MAP_MIN_DIST = 0.1  # spreads points a little on the map (bench/stability.py's `umap` method uses params.min_dist)
 CHUNK = 20_000  # rows placed by UMAP transform at a time
 EXACT_PLACE_MAX = 200_000  # rows placed by exact search in a full fit; beyond, pynndescent (see fit)
-PARALLEL_FROM = 5_000  # claims from which the two UMAPs run in two processes (when there are 2 CPUs)
+PARALLEL_FROM = 5_000  # claims from which the map's UMAP runs beside HDBSCAN, in two processes (when there are 2 CPUs)
 MEMMAP_FROM = "1M"  # arrays at least this big reach the workers as read-only memory maps (joblib)
 
 
@@ -39,7 +41,7 @@ class UmapIndex(ExactIndex):
 class Fitted:
     """What a full fit leaves behind so later runs can place new claims without refitting."""
 
-    umap: object | None  # to params.n_components dimensions, for HDBSCAN
+    spectral: Spectral | None  # to params.n_components dimensions, for HDBSCAN
     umap_map: object | None  # to 2-D, for the map
     clusterer: object | None  # HDBSCAN with prediction data
     raw: np.ndarray  # HDBSCAN's own label per fitted row
@@ -49,8 +51,8 @@ def reduce(
     vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None, n_epochs=None
 ):
     """Seeded UMAP (cosine) to `n_components`: (the fitted reducer, the reduced rows); `knn` reuses
-    a neighbour graph already computed; `n_epochs` None is UMAP's own choice (bench/stability.py
-    tries fewer)."""
+    a neighbour graph already computed; `n_epochs` None is UMAP's own choice. The map's reduction;
+    bench/stability.py also clusters in one, as this stage did before cluster/spectral.py."""
     import umap
 
     jitcache.enable()  # UMAP's numba code from disk after the first process (cluster/jitcache.py)
@@ -95,18 +97,17 @@ def fit(
     cpus: int | None = None,
 ) -> tuple[Fitted, np.ndarray, np.ndarray]:
     """Full fit: (models, membership probability per row, (n, 2) map coordinates); topics are
-    `renumber(fitted.raw)`. Beyond `fit_sample` rows, UMAP learns from a seeded sample and places
-    the rest with `transform`, `chunk` rows at a time, so memory stays flat; HDBSCAN always sees
-    every row. Past `exact_place_max` rows to place, they are placed through pynndescent; from
-    `parallel_from` claims, with two CPUs (`cpus`, default: those this process may use), the two
-    UMAPs run in two processes, which get arrays of `memmap_from` bytes or more as memory maps."""
-    import hdbscan
-
+    `renumber(fitted.raw)`. Beyond `fit_sample` rows, the spectral embedding and the map's UMAP
+    learn from a seeded sample and the rest are placed, `chunk` rows at a time, so memory stays
+    flat; HDBSCAN always sees every row. Past `exact_place_max` rows to place, they are placed
+    through pynndescent; from `parallel_from` claims, with two CPUs (`cpus`, default: those this
+    process may use), the map's UMAP runs in a second process while this one clusters; it gets
+    arrays of `memmap_from` bytes or more as memory maps."""
     n = len(vectors)
     if n < max(smallest_topic(params, n), 8):
         say(f"cluster: only {n} claim(s), too few to cluster; all are left unclustered")
         return Fitted(None, None, None, np.full(n, -1, np.int32)), np.zeros(n, np.float32), _small_map(vectors)
-    if n < params.n_components + 3:  # UMAP's spectral start needs n_components + 3 rows or more
+    if n < params.n_components + 3:  # the embedding needs n_components + 1 eigenvectors of the graph
         raise StancemapError(
             f"cluster: {n:,} claims are too few for cluster.n_components={params.n_components} (it needs "
             f"n_components + 3 claims or more); set cluster.n_components to {n - 3} or less"
@@ -117,50 +118,44 @@ def fit(
     k = min(params.n_neighbors, len(sample) - 1)
     index = UmapIndex(vectors[sample])
     knn = (*index.query(index.data, k), index)
-    approximate = None
+    search = index
     if n - len(sample) > exact_place_max:
         # exact search costs (rows to place) x (sample) products: past this many rows, an
         # approximate index (pynndescent, ~24 s of numba compile) is cheaper, e.g. at 1M claims
         from pynndescent import NNDescent
 
-        approximate = NNDescent(
+        search = NNDescent(
             vectors[sample], metric="cosine", n_neighbors=k, random_state=np.random.RandomState(seed), n_jobs=1
         )
-        approximate.prepare()
+        search.prepare()
     rest = np.setdiff1d(np.arange(n), sample)
     chunks = np.array_split(rest, max(1, len(rest) // chunk)) if len(rest) else []
-    jobs = [(params.n_components, params.min_dist), (2, MAP_MIN_DIST)]  # for HDBSCAN, for the map
-    # side by side only with the exact index: past exact_place_max each worker would hold and
+    # side by side only with the exact index: past exact_place_max the worker would hold and
     # compile its own approximate index (the 1M memory figures are for one after the other)
-    parallel = n >= parallel_from and (_cpus() if cpus is None else cpus) >= 2 and approximate is None
-    answers = {}
-    if parallel and chunks:
-        # each worker would search the same rows again: search them once, here, and send the answers
-        for part in track(chunks, len(chunks), "cluster: neighbours of the claims to place"):
-            index.query(vectors[part], k)
-        answers = dict(index.memo)
-    args = (vectors, sample, chunks, k, seed, knn, approximate, answers)
+    parallel = n >= parallel_from and (_cpus() if cpus is None else cpus) >= 2 and search is index
+    spectral = Spectral.fit(vectors[sample], knn[0], knn[1], params.n_components, search)
     if parallel:
-        # a seeded UMAP is single-threaded: the two run side by side in two processes, with the
-        # same result as one after the other (joblib memory-maps `vectors` rather than copying it)
+        answers = {}
+        if chunks:  # the worker would search the same rows again: search them once, here
+            for part in track(chunks, len(chunks), "cluster: neighbours of the claims to place"):
+                index.query(vectors[part], k)
+            answers = dict(index.memo)
+        # a seeded UMAP is single-threaded: it runs in one process while HDBSCAN runs in another,
+        # with the same result as one after the other (joblib memory-maps `vectors` for both)
         from joblib import Parallel, delayed
 
-        say(f"cluster: fitting the two UMAPs side by side, placing {len(rest)} claim(s) with each")
-        runs = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
-            delayed(_umap_all)(dims, dist, *args) for dims, dist in jobs
+        say(f"cluster: the map's UMAP beside HDBSCAN, in two processes ({len(rest)} claim(s) to place)")
+        (mapper, coords), clusterer = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
+            [
+                delayed(_umap_all)(vectors, sample, chunks, k, seed, knn, None, answers),
+                delayed(_cluster_all)(vectors, sample, chunks, spectral, params, n, answers),
+            ]
         )
     else:
-        runs = [_umap_all(dims, dist, *args) for dims, dist in track(jobs, 2, "cluster: UMAP")]
-    (reducer, reduced), (mapper, coords) = runs
-    if isinstance(reducer._knn_search_index, ExactIndex):  # one index (and its query memory) for both
-        mapper._knn_search_index = reducer._knn_search_index
-    clusterer = hdbscan.HDBSCAN(
-        min_cluster_size=smallest_topic(params, n),
-        min_samples=min(params.min_samples, n - 1),
-        cluster_selection_method=params.cluster_selection_method,
-        prediction_data=True,
-    ).fit(reduced)
-    fitted = Fitted(reducer, mapper, clusterer, clusterer.labels_.astype(np.int32))
+        clusterer = _cluster_all(vectors, sample, chunks, spectral, params, n)
+        mapper, coords = _umap_all(vectors, sample, chunks, k, seed, knn, None if search is index else search)
+    mapper._knn_search_index = spectral.search  # one index (and its memory) for both; a worker's was a copy
+    fitted = Fitted(spectral, mapper, clusterer, clusterer.labels_.astype(np.int32))
     return fitted, clusterer.probabilities_.astype(np.float32), coords
 
 
@@ -177,19 +172,39 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _umap_all(n_components, min_dist, vectors, sample, chunks, k, seed, knn, approximate, answers=None):
-    """One UMAP: fitted on `vectors[sample]`, then placing the other rows chunk by chunk; (the
-    reducer, (n, n_components) coordinates for every row). `answers` are neighbour searches
-    already done (ExactIndex memory) for those rows."""
+def _cluster_all(vectors, sample, chunks, spectral: Spectral, params: ClusterParams, n: int, answers=None):
+    """HDBSCAN (with prediction data) over every row's spectral position: the sample's from the
+    fit, the others placed chunk by chunk. `answers` as for `_umap_all`."""
+    import hdbscan
+
+    if answers and isinstance(spectral.search, ExactIndex):
+        spectral.search.memo.update(answers)
+    positions = np.zeros((len(vectors), spectral.positions.shape[1]), np.float32)
+    positions[sample] = spectral.positions
+    for part in chunks:
+        positions[part] = spectral.place(vectors[part])
+    clusterer = hdbscan.HDBSCAN(
+        min_cluster_size=smallest_topic(params, n),
+        min_samples=min(params.min_samples, n - 1),
+        cluster_selection_method=params.cluster_selection_method,
+        prediction_data=True,
+    ).fit(positions)
+    return clusterer
+
+
+def _umap_all(vectors, sample, chunks, k, seed, knn, approximate, answers=None):
+    """The map's UMAP: fitted on `vectors[sample]`, then placing the other rows chunk by chunk;
+    (the reducer, (n, 2) coordinates for every row). `answers` are neighbour searches already
+    done (ExactIndex memory) for those rows."""
     if answers and isinstance(knn[2], ExactIndex):
         knn[2].memo.update(answers)
     # in a worker, joblib hands large arrays over as read-only memory maps, and UMAP writes into the
-    # neighbour arrays it is given: each UMAP gets its own copy
+    # neighbour arrays it is given: the UMAP gets its own copy
     knn = (np.array(knn[0]), np.array(knn[1]), knn[2])
-    reducer, reduced_sample = reduce(vectors[sample], n_components, k, min_dist, seed, knn)
+    reducer, reduced_sample = reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn)
     if approximate is not None:
         reducer._knn_search_index = approximate
-    out = np.zeros((len(vectors), n_components), np.float32)
+    out = np.zeros((len(vectors), 2), np.float32)
     out[sample] = reduced_sample
     for part in chunks:
         out[part] = transform(reducer, vectors[part])
@@ -210,11 +225,11 @@ def predict(fitted: Fitted, vectors: np.ndarray, *, chunk: int = CHUNK) -> tuple
     import hdbscan
 
     parts = [vectors[i : i + chunk] for i in range(0, max(len(vectors), 1), chunk)]
-    reduced = np.concatenate([transform(fitted.umap, c) for c in parts])
+    positions = np.concatenate([fitted.spectral.place(c) for c in parts])
     coords = np.concatenate([transform(fitted.umap_map, c) for c in parts])
     with warnings.catch_warnings():  # a fit that found no clusters places everything as noise: expected
         warnings.filterwarnings("ignore", message="Clusterer does not have any defined clusters")
-        labels, strengths = hdbscan.approximate_predict(fitted.clusterer, reduced)
+        labels, strengths = hdbscan.approximate_predict(fitted.clusterer, positions)
     return labels.astype(np.int32), strengths.astype(np.float32), coords
 
 

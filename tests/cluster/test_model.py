@@ -49,7 +49,7 @@ def test_the_two_umaps_side_by_side_give_what_one_after_the_other_gives():
     paired, prob2, coords2 = fit(vectors, params, 42, parallel_from=10, cpus=2, memmap_from=1)
     assert np.array_equal(coords, coords2) and np.array_equal(alone.raw, paired.raw)
     assert np.array_equal(prob, prob2)
-    assert paired.umap_map._knn_search_index is paired.umap._knn_search_index
+    assert paired.umap_map._knn_search_index is paired.spectral.search
 
 
 @pytest.mark.slow
@@ -59,7 +59,8 @@ def test_many_rows_to_place_use_an_approximate_index():
     vectors, truth = blobs(per=40)
     params = ClusterParams(fit_sample=60)
     fitted, _, coords = fit(vectors, params, 42, exact_place_max=10)
-    assert type(fitted.umap._knn_search_index).__name__ == "NNDescent"
+    assert type(fitted.spectral.search).__name__ == "NNDescent"
+    assert fitted.umap_map._knn_search_index is fitted.spectral.search
     again, _, coords_again = fit(vectors, params, 42, exact_place_max=10)
     assert np.array_equal(coords, coords_again) and np.array_equal(fitted.raw, again.raw)
     labels = renumber(fitted.raw)
