@@ -1,7 +1,8 @@
 """Cluster stability: how much a rounding-sized change of the vectors redraws the topics.
 
     python bench/stability.py [--source demo|argq] [--n 20000] [--noise 1e-6] [--noise-seeds 3]
-                              [--methods product,epochs=100,consensus=5,pca=10,leiden=2.0]
+                              [--methods product,umap,umap=100,consensus=5,pca=10,leiden=2.0]
+                              [--argkp [--argkp-split dev|train]] [--set cluster.KEY=VALUE ...]
 
 The same claims are clustered from their vectors and from the vectors plus Gaussian noise of
 `--noise` per coordinate (several noise seeds), and each perturbed run is compared with the
@@ -11,10 +12,12 @@ UMAP seed is shown beside, as the yardstick of what the noise does. Vectors: the
 the product's embedder (kept in `--cache`, an .npy file, so a second run does not embed again).
 
 Methods (all with params.yaml's cluster section):
-- `product`: the cluster stage's topics (`stancemap.cluster.assign`: UMAP, HDBSCAN, noise
-  reassignment).
-- `epochs=N`: the same with UMAP's optimisation cut to N epochs.
-- `consensus=M`: M UMAP + HDBSCAN runs (seeds seed … seed+M-1), claims joined where they share a
+- `product`: the cluster stage's topics (`stancemap.cluster.assign`: a spectral embedding of the
+  neighbour graph, HDBSCAN, noise reassignment).
+- `umap`: what the stage did before (until 2026-12-04): HDBSCAN in a seeded UMAP to 5 dimensions
+  (min_dist 0) of the same neighbour graph, then noise reassignment; `umap=N` cuts UMAP's
+  optimisation to N epochs.
+- `consensus=M`: M such UMAP + HDBSCAN runs (seeds seed … seed+M-1), claims joined where they share a
   topic in at least half of the runs (average linkage on the co-association), groups smaller than
   HDBSCAN's smallest topic left unclustered.
 - `pca=D`: HDBSCAN on a D-dimensional PCA of the unit vectors (no UMAP), then noise reassignment.
@@ -22,10 +25,12 @@ Methods (all with params.yaml's cluster section):
   `pip install leidenalg igraph` (not a dependency of stancemap).
 - `evoc`: EVōC (`pip install evoc`, not a dependency), its most persistent layer, with HDBSCAN's
   smallest topic as its base cluster size; `evoc=L` takes layer L (0 = finest).
-- `fast-hdbscan`: the product's UMAP, then `fast_hdbscan` (`pip install fast-hdbscan`) in the place
+- `fast-hdbscan`: the `umap` method's UMAP, then `fast_hdbscan` (`pip install fast-hdbscan`) in the place
   of hdbscan, then noise reassignment.
-`--argkp` also scores each method on ArgKP dev as `stancemap evaluate argkp` does (ARI, NMI,
-coverage, stance purity; no stance model). Writes bench/results/stability-<source>.json. Run by
+`--argkp` also scores each method on ArgKP (`--argkp-split`: dev, or train, the split to choose
+settings on) as `stancemap evaluate argkp` does (ARI, NMI,
+coverage, stance purity; no stance model). `--set` overrides params.yaml as `stancemap run --set`
+does (to compare settings). Writes bench/results/stability-<source>.json. Run by
 hand, never as a test.
 """
 
@@ -64,22 +69,23 @@ def vectors_of(source: str, n: int, cache: Path | None) -> np.ndarray:
     return vectors
 
 
-def product(vectors: np.ndarray, params: ClusterParams, seed: int, epochs: int | None = None) -> np.ndarray:
-    import stancemap.cluster.model as model
+UMAP_DIMS, UMAP_MIN_DIST = 5, 0.0  # the clustering UMAP the stage had before the spectral embedding
+
+
+def product(vectors: np.ndarray, params: ClusterParams, seed: int) -> np.ndarray:
     from stancemap.cluster.stage import assign
 
-    if epochs is None:
-        return assign(vectors, [f"c{i}" for i in range(len(vectors))], params, seed)[1]
-    original = model.reduce
+    return assign(vectors, [f"c{i}" for i in range(len(vectors))], params, seed)[1]
 
-    def fewer_epochs(data, n_components, *rest, **kw):  # the map (2-D) keeps UMAP's own epochs
-        return original(data, n_components, *rest, **kw, n_epochs=epochs if n_components != 2 else None)
 
-    model.reduce = fewer_epochs
-    try:
-        return assign(vectors, [f"c{i}" for i in range(len(vectors))], params, seed)[1]
-    finally:
-        model.reduce = original
+def umap_topics(vectors: np.ndarray, params: ClusterParams, seed: int, epochs: int | None = None) -> np.ndarray:
+    from stancemap.cluster.model import reduce
+    from stancemap.cluster.topics import reassign_noise, renumber
+
+    knn = _knn(vectors, params.n_neighbors)
+    reduced = reduce(vectors, UMAP_DIMS, params.n_neighbors, UMAP_MIN_DIST, seed, knn, n_epochs=epochs)[1]
+    raw = renumber(_hdbscan(reduced, params, len(vectors)))
+    return renumber(reassign_noise(raw, vectors, params.reassign_min_similarity))
 
 
 def _hdbscan(reduced: np.ndarray, params: ClusterParams, n: int) -> np.ndarray:
@@ -117,7 +123,7 @@ def consensus(vectors: np.ndarray, params: ClusterParams, seed: int, runs: int) 
     knn = _knn(vectors, params.n_neighbors)
     together = np.zeros((n, n), np.float32)
     for s in range(seed, seed + runs):
-        reduced = reduce(vectors, params.n_components, params.n_neighbors, params.min_dist, s, knn)[1]
+        reduced = reduce(vectors, UMAP_DIMS, params.n_neighbors, UMAP_MIN_DIST, s, knn)[1]
         labels = _hdbscan(reduced, params, n)
         for topic in set(labels.tolist()) - {-1}:
             members = np.flatnonzero(labels == topic)
@@ -200,7 +206,7 @@ def fast(vectors: np.ndarray, params: ClusterParams, seed: int) -> np.ndarray:
     from stancemap.cluster.topics import reassign_noise, renumber
 
     reduced = reduce(
-        vectors, params.n_components, params.n_neighbors, params.min_dist, seed, _knn(vectors, params.n_neighbors)
+        vectors, UMAP_DIMS, params.n_neighbors, UMAP_MIN_DIST, seed, _knn(vectors, params.n_neighbors)
     )[1]
     raw = fast_hdbscan.HDBSCAN(
         min_cluster_size=smallest_topic(params, len(vectors)),
@@ -210,8 +216,8 @@ def fast(vectors: np.ndarray, params: ClusterParams, seed: int) -> np.ndarray:
     return renumber(reassign_noise(renumber(np.asarray(raw)), vectors, params.reassign_min_similarity))
 
 
-def argkp_scores(run, params) -> dict:
-    """Mean ArgKP dev scores with `run` in the place of the cluster stage."""
+def argkp_scores(run, params, split: str = "dev") -> dict:
+    """Mean ArgKP scores on `split` with `run` in the place of the cluster stage."""
     import stancemap.cluster as cluster_package
     from stancemap.evaluate.argkp import evaluate
 
@@ -224,7 +230,7 @@ def argkp_scores(run, params) -> dict:
 
     cluster_package.assign = assign
     try:
-        result = evaluate(REPO.parent / "shared" / "eval" / "argkp", "dev", params)["mean"]
+        result = evaluate(REPO.parent / "shared" / "eval" / "argkp", split, params)["mean"]
     finally:
         cluster_package.assign = original
     return {k: round(v, 3) for k, v in result.items() if k in ("ari", "nmi", "coverage", "stance_purity")}
@@ -234,8 +240,8 @@ def method(spec: str):
     name, _, value = spec.partition("=")
     if name == "product":
         return lambda v, p, s: product(v, p, s)
-    if name == "epochs":
-        return lambda v, p, s: product(v, p, s, int(value))
+    if name == "umap":
+        return lambda v, p, s: umap_topics(v, p, s, int(value) if value else None)
     if name == "consensus":
         return lambda v, p, s: consensus(v, p, s, int(value))
     if name == "pca":
@@ -262,9 +268,11 @@ def main() -> None:
     parser.add_argument("--methods", default="product")
     parser.add_argument("--cache", type=Path, help="ArgQ vectors as .npy (read, or written after embedding)")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--argkp", action="store_true", help="also score each method on ArgKP dev")
+    parser.add_argument("--argkp", action="store_true", help="also score each method on ArgKP")
+    parser.add_argument("--argkp-split", choices=["dev", "train"], default="dev")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override params.yaml")
     args = parser.parse_args()
-    params = load_params(REPO / "params.yaml", [])
+    params = load_params(REPO / "params.yaml", args.set)
     vectors = vectors_of(args.source, args.n, args.cache)
     print(f"{len(vectors):,} {args.source} vectors; noise {args.noise:g} per coordinate; load {os.getloadavg()}")
     results = []
@@ -281,16 +289,17 @@ def main() -> None:
         row = {"method": spec, **describe(base), "seconds": round(seconds, 1), "noise_ari": noisy}
         row["other_seed_ari"] = other_seed
         if args.argkp:
-            row["argkp_dev"] = argkp_scores(run, params)
+            row[f"argkp_{args.argkp_split}"] = argkp_scores(run, params, args.argkp_split)
         results.append(row)
         print(
             f"{spec:<14} {row['topics']:>4} topics, {row['unclustered']:.1%} unclustered, {seconds:6.1f} s; "
             f"ARI with noise {noisy}; with seed {params.seed + 1}: {other_seed}"
-            + (f"; ArgKP dev {row['argkp_dev']}" if args.argkp else "")
+            + (f"; ArgKP {args.argkp_split} {row[f'argkp_{args.argkp_split}']}" if args.argkp else "")
         )
     out = args.out or REPO / "bench" / "results" / f"stability-{args.source}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"source": args.source, "claims": len(vectors), "noise": args.noise, "load_after": os.getloadavg()}
+    record = {"source": args.source, "claims": len(vectors), "noise": args.noise, "set": args.set}
+    record["load_after"] = os.getloadavg()
     out.write_text(json.dumps({**record, "runs": results}, indent=1) + "\n", encoding="utf-8")
     print(f"results -> {out}")
 
