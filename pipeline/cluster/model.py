@@ -133,7 +133,6 @@ def fit(
     # side by side only with the exact index: past exact_place_max the worker would hold and
     # compile its own approximate index (the 1M memory figures are for one after the other)
     parallel = n >= parallel_from and (_cpus() if cpus is None else cpus) >= 2 and search is index
-    spectral = Spectral.fit(vectors[sample], knn[0], knn[1], params.n_components, search)
     if parallel:
         answers = {}
         if chunks:  # the worker would search the same rows again: search them once, here
@@ -145,14 +144,15 @@ def fit(
         from joblib import Parallel, delayed
 
         say(f"cluster: the map's UMAP beside HDBSCAN, in two processes ({len(rest)} claim(s) to place)")
-        (mapper, coords), clusterer = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
+        (mapper, coords), (spectral, clusterer) = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
             [
                 delayed(_umap_all)(vectors, sample, chunks, k, seed, knn, None, answers),
-                delayed(_cluster_all)(vectors, sample, chunks, spectral, params, n, answers),
+                delayed(_cluster_all)(vectors, sample, chunks, knn, search, params, n, answers),
             ]
         )
+        spectral.search = search  # the worker's was a copy
     else:
-        clusterer = _cluster_all(vectors, sample, chunks, spectral, params, n)
+        spectral, clusterer = _cluster_all(vectors, sample, chunks, knn, search, params, n)
         mapper, coords = _umap_all(vectors, sample, chunks, k, seed, knn, None if search is index else search)
     mapper._knn_search_index = spectral.search  # one index (and its memory) for both; a worker's was a copy
     fitted = Fitted(spectral, mapper, clusterer, clusterer.labels_.astype(np.int32))
@@ -172,13 +172,15 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _cluster_all(vectors, sample, chunks, spectral: Spectral, params: ClusterParams, n: int, answers=None):
-    """HDBSCAN (with prediction data) over every row's spectral position: the sample's from the
-    fit, the others placed chunk by chunk. `answers` as for `_umap_all`."""
+def _cluster_all(vectors, sample, chunks, knn, search, params: ClusterParams, n: int, answers=None):
+    """The spectral embedding of the sample's neighbour graph (`knn`), then HDBSCAN (with
+    prediction data) over every row's position: the sample's from the fit, the others placed
+    chunk by chunk through `search`; (the embedding, the clusterer). `answers` as for `_umap_all`."""
     import hdbscan
 
-    if answers and isinstance(spectral.search, ExactIndex):
-        spectral.search.memo.update(answers)
+    if answers and isinstance(search, ExactIndex):
+        search.memo.update(answers)
+    spectral = Spectral.fit(vectors[sample], np.array(knn[0]), np.array(knn[1]), params.n_components, search)
     positions = np.zeros((len(vectors), spectral.positions.shape[1]), np.float32)
     positions[sample] = spectral.positions
     for part in chunks:
@@ -189,7 +191,7 @@ def _cluster_all(vectors, sample, chunks, spectral: Spectral, params: ClusterPar
         cluster_selection_method=params.cluster_selection_method,
         prediction_data=True,
     ).fit(positions)
-    return clusterer
+    return spectral, clusterer
 
 
 def _umap_all(vectors, sample, chunks, k, seed, knn, approximate, answers=None):
