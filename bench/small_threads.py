@@ -1,6 +1,6 @@
 """Small threads: clusters of debates of about 40 arguments, sampled from each ArgKP dev topic.
 
-    python bench/small_threads.py [--size 40] [--samples 5] [--split dev]
+    python bench/small_threads.py [--size 40] [--samples 5] [--split dev] [--only N] [--setting 'cluster.KEY=VALUE ...']
 
 Each sample keeps `--size` arguments of one topic (seeded, without replacement) with their gold
 key points, and runs the `stancemap evaluate argkp` protocol on it (segment -> embed -> cluster,
@@ -71,7 +71,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--split", default="dev")
     parser.add_argument("--only", type=int, default=None, help="run only the first N settings")
+    parser.add_argument(
+        "--setting", action="append", default=[], metavar="'KEY=VALUE [KEY=VALUE ...]'",
+        help="a setting to measure after the built-in ones (repeat for more); with --only 0, only these",
+    )
     args = parser.parse_args()
+    settings = SETTINGS[: args.only] + [s.split() for s in args.setting]
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     cache: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +84,7 @@ def main() -> None:
         print(f"ArgKP {args.split}: {args.samples} samples of {args.size} arguments per topic, and whole topics")
         small_head = f"{'small: cov':>10} {'purity':>7} {'nmi':>6} {'k':>5}"
         print(f"{'setting':<48} {small_head} | {'whole: cov':>10} {'purity':>7} {'nmi':>6}")
-        for overrides in SETTINGS[: args.only]:
+        for overrides in settings:
             small = averaged([r for f in folders for r in scores(f, args.split, overrides, embedder, cache)])
             whole = averaged(scores(DATA, args.split, overrides, embedder, cache))
             name = " ".join(o.removeprefix("cluster.") for o in overrides) or "params.yaml"
