@@ -256,11 +256,12 @@ def cluster(
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
 ):
-    """Cluster claims into topics (seeded UMAP + HDBSCAN), split them by side toward the propositions, and place
-    them on a 2-D map.
+    """Cluster claims into topics (HDBSCAN in a spectral embedding of their neighbour graph), split them by side
+    toward the propositions, and place them on a 2-D map (seeded UMAP).
 
-    With --state, a rerun places only new claims (UMAP transform + HDBSCAN approximate prediction) until
-    cluster.max_drift of the claims changed since the last full fit; then it refits."""
+    With --state, a rerun places only new claims (spectral placement, UMAP
+    transform, HDBSCAN approximate prediction) until cluster.max_drift of the
+    claims changed since the last full fit; then it refits."""
     from stancemap import cluster as stage
 
     p = _params(params, overrides)
