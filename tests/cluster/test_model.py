@@ -41,14 +41,14 @@ def test_umap_learns_from_a_sample_and_places_the_rest():
 
 
 @pytest.mark.slow
-def test_the_two_umaps_side_by_side_give_what_one_after_the_other_gives():
+def test_the_map_beside_the_clustering_gives_what_one_after_the_other_gives():
     vectors, _ = blobs(per=40)
     params = ClusterParams(fit_sample=60)  # so that some rows are placed, too
     alone, prob, coords = fit(vectors, params, 42, parallel_from=10**9)
     # two worker processes, every array read-only in the workers, as big ones are
     paired, prob2, coords2 = fit(vectors, params, 42, parallel_from=10, cpus=2, memmap_from=1)
     assert np.array_equal(coords, coords2) and np.array_equal(alone.raw, paired.raw)
-    assert np.array_equal(prob, prob2)
+    assert np.array_equal(prob, prob2) and np.array_equal(alone.spectral.positions, paired.spectral.positions)
     assert paired.umap_map._knn_search_index is paired.spectral.search
 
 
