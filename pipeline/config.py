@@ -368,6 +368,13 @@ def _problem(error: Any, loc: tuple) -> str:
     return f"{key}: {rule}, got {given!r}"
 
 
+# keys an older params.yaml may still hold: what became of them
+REMOVED = {
+    "cluster.min_dist": "removed in 0.1.0, when topics moved from a UMAP to a spectral embedding (docs/cluster.md); "
+    "delete the line",
+}
+
+
 def _describe(exc: ValidationError, where: tuple) -> str:
     """A ValidationError as one line: its first problem, then the keys of any others."""
     problems: list[tuple[str, str | tuple]] = []  # (key, line), or (key, parent loc) for unknown keys
@@ -389,7 +396,11 @@ def _describe(exc: ValidationError, where: tuple) -> str:
             continue
         model = _model_at(problem)
         known = sorted(model.model_fields) if model is not None else []
-        lines.append(f"{key}: unknown key(s) {', '.join(sorted(unknown[problem]))}; known: {', '.join(known)}")
+        names = sorted(unknown[problem])
+        gone = [f"{key}.{name} was {REMOVED[f'{key}.{name}']}" for name in names if f"{key}.{name}" in REMOVED]
+        lines.append(
+            f"{key}: unknown key(s) {', '.join(names)}; known: {', '.join(known)}" + "".join(f"; {g}" for g in gone)
+        )
     first = lines[0] if lines else str(exc)
     if len(problems) > 1:
         first += f" (and {len(problems) - 1} more: {', '.join(key for key, _ in problems[1:])})"

@@ -35,6 +35,7 @@ def test_override_sets_a_typed_value():
         ("cluster.min_cluster_size=big", "expected a whole number"),
         ("cluster.min_cluster_size=1", "at least 2"),
         ("nosuchsection.key=1", "unknown key"),
+        ("cluster.min_dist=0.1", "cluster.min_dist was removed in 0.1.0"),
         ("cluster", "expected section.key=value"),
         ("seed.inner=1", "expected a whole number"),
         ("cluster=3", "is a section"),

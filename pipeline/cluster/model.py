@@ -23,7 +23,7 @@ from stancemap.config import ClusterParams
 from stancemap.errors import StancemapError
 from stancemap.progress import say, track
 
-MAP_MIN_DIST = 0.1  # spreads points a little on the map (bench/stability.py's `umap` method uses params.min_dist)
+MAP_MIN_DIST = 0.1  # spreads points a little on the map (bench/stability.py's `umap` method clusters at 0.0)
 CHUNK = 20_000  # rows placed by UMAP transform at a time
 EXACT_PLACE_MAX = 200_000  # rows placed by exact search in a full fit; beyond, pynndescent (see fit)
 PARALLEL_FROM = 5_000  # claims from which the map's UMAP runs beside HDBSCAN, in two processes (when there are 2 CPUs)

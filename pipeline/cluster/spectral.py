@@ -5,7 +5,7 @@ then optimises a layout by stochastic gradient descent, this takes the graph's l
 eigenvectors (Laplacian eigenmaps, rows scaled to unit length as in Ng, Jordan and Weiss's
 spectral clustering). An eigenvector moves as little as the graph does, so a rounding-sized
 change of the vectors leaves the topics as they were, which UMAP's optimisation does not: it
-took 1e-6 of noise to another layout (ARI 0.53 to 0.72 on the demo; docs/cluster.md). It is also
+took 1e-6 of noise to another layout (topics at ARI 0.71 to 0.81 on the demo; docs/cluster.md). It is also
 deterministic without a seed, and one sparse eigen-solve is cheaper than a second UMAP.
 
 Rows outside the graph (the claims beyond `fit_sample`, new claims in a rerun) are placed at the
