@@ -137,9 +137,7 @@ class StanceParams(_Section):
 
 class ClusterParams(_Section):
     n_neighbors: StrictInt = Field(15, ge=2, le=200)
-    n_components: StrictInt = Field(
-        10, ge=1, le=100, description="spectral dimensions HDBSCAN clusters in; below the number of claims"
-    )
+    n_components: StrictInt = Field(10, ge=1, le=100, description="spectral dimensions for HDBSCAN; below the claims")
     min_cluster_size: StrictInt = Field(12, ge=2)
     min_cluster_share: StrictFloat = Field(
         0.0005, ge=0, lt=0.5, description="and at least this share of the claims: ~2,000 topics at most"
@@ -368,11 +366,7 @@ def _problem(error: Any, loc: tuple) -> str:
     return f"{key}: {rule}, got {given!r}"
 
 
-# keys an older params.yaml may still hold: what became of them
-REMOVED = {
-    "cluster.min_dist": "removed in 0.1.0, when topics moved from a UMAP to a spectral embedding (docs/cluster.md); "
-    "delete the line",
-}
+REMOVED = {"cluster.min_dist": "removed in 0.1.0: topics come from a spectral embedding now (docs/cluster.md)"}
 
 
 def _describe(exc: ValidationError, where: tuple) -> str:
@@ -396,11 +390,9 @@ def _describe(exc: ValidationError, where: tuple) -> str:
             continue
         model = _model_at(problem)
         known = sorted(model.model_fields) if model is not None else []
-        names = sorted(unknown[problem])
-        gone = [f"{key}.{name} was {REMOVED[f'{key}.{name}']}" for name in names if f"{key}.{name}" in REMOVED]
-        lines.append(
-            f"{key}: unknown key(s) {', '.join(names)}; known: {', '.join(known)}" + "".join(f"; {g}" for g in gone)
-        )
+        names = sorted(unknown[problem])  # and what became of a key an older params.yaml may hold (REMOVED)
+        gone = "".join(f"; {key}.{n} was {REMOVED[f'{key}.{n}']}" for n in names if f"{key}.{n}" in REMOVED)
+        lines.append(f"{key}: unknown key(s) {', '.join(names)}; known: {', '.join(known)}{gone}")
     first = lines[0] if lines else str(exc)
     if len(problems) > 1:
         first += f" (and {len(problems) - 1} more: {', '.join(key for key, _ in problems[1:])})"
