@@ -14,7 +14,7 @@ the product's embedder (kept in `--cache`, an .npy file, so a second run does no
 Methods (all with params.yaml's cluster section):
 - `product`: the cluster stage's topics (`stancemap.cluster.assign`: a spectral embedding of the
   neighbour graph, HDBSCAN, noise reassignment).
-- `umap`: what the stage did before (until 2026-12-04): HDBSCAN in a seeded UMAP to 5 dimensions
+- `umap`: what the stage did before (until 2026-12-07): HDBSCAN in a seeded UMAP to 5 dimensions
   (min_dist 0) of the same neighbour graph, then noise reassignment; `umap=N` cuts UMAP's
   optimisation to N epochs.
 - `consensus=M`: M such UMAP + HDBSCAN runs (seeds seed … seed+M-1), claims joined where they share a

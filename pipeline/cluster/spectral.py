@@ -3,7 +3,7 @@
 The graph is UMAP's own (the same neighbours and weights its layout starts from), but where UMAP
 then optimises a layout by stochastic gradient descent, this takes the graph's leading
 eigenvectors (Laplacian eigenmaps, rows scaled to unit length as in Ng, Jordan and Weiss's
-spectral clustering). An eigenvector moves as little as the graph does, so a rounding-sized
+spectral clustering). An eigenvector moves smoothly with the graph, so a rounding-sized
 change of the vectors leaves the topics as they were, which UMAP's optimisation does not: it
 took 1e-6 of noise to another layout (topics at ARI 0.71 to 0.81 on the demo; docs/cluster.md). It is also
 deterministic without a seed, and one sparse eigen-solve is cheaper than a second UMAP.
