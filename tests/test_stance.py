@@ -9,8 +9,10 @@ from stancemap.io import file_mode, read_table, write_table
 from stancemap.stance.data import (
     Pair,
     negate,
+    negate_claim,
     off_topic,
     parse_mix,
+    read_key_points,
     read_stance_csv,
     topics_of,
     training_pairs,
@@ -110,6 +112,38 @@ def test_training_pairs_exclude_evaluated_topics():
     assert training_pairs(data, excluded, seed=1)[:50] == pairs[:50]  # reproducible order
 
 
+def test_negate_a_claim():
+    assert negate_claim("Uniforms are expensive") == "Uniforms are not expensive"
+    assert negate_claim("People do not have the right to self-harm") == "People do have the right to self-harm"
+    assert negate_claim("Homeschools can be personalised") == "Homeschools cannot be personalised"
+    assert negate_claim("Assisted suicide reduces suffering") is None
+    assert negate_claim("This island is small") == "This island is not small"  # "is", not "This"
+
+
+def test_key_point_pairs_read_arguments_toward_claims(tmp_path):
+    argkp = tmp_path / "argkp"
+    argkp.mkdir()
+    (argkp / "key_points_train.csv").write_text(
+        "key_point_id,key_point,topic,stance\nk0,Uniforms are expensive,We should ban uniforms,1\n"
+        "k1,Uniforms reduce bullying,Other motion,1\n", encoding="utf-8")
+    (argkp / "arguments_train.csv").write_text(
+        "arg_id,argument,topic,stance\na0,They cost families a fortune,We should ban uniforms,1\n"
+        "a1,Kids hate them,We should ban uniforms,1\na2,Fewer fights,Other motion,1\n", encoding="utf-8")
+    (argkp / "labels_train.csv").write_text(
+        "arg_id,key_point_id,label\na0,k0,1\na1,k0,0\na2,k1,1\n", encoding="utf-8")
+    rng = __import__("random").Random(0)
+    runs = [read_key_points(tmp_path, {"other motion"}, rng) for _ in range(20)]
+    assert all(p.topic == "We should ban uniforms" and p.source == "keypoints" for run in runs for p in run)
+    labelled = {(p.proposition, p.text, p.label) for run in runs for p in run}
+    assert ("Uniforms are expensive", "They cost families a fortune", 0) in labelled  # makes the point: pro
+    assert ("Uniforms are not expensive", "They cost families a fortune", 1) in labelled  # its negation: con
+    assert ("Uniforms are expensive", "Kids hate them", 2) in labelled  # another point of the side: neither
+    assert len(labelled) == 3
+    (argkp / "labels_train.csv").write_text("arg_id,key_point_id,label\na0,k9,1\n", encoding="utf-8")
+    with pytest.raises(StancemapError, match="labels_train.csv:2"):
+        read_key_points(tmp_path, set(), rng)
+
+
 def test_off_topic_pairs_are_neither_and_share_no_word():
     families = {
         "a": [Pair("School uniforms", "Uniforms make school cheaper for families.", 0, "School uniforms", "a"),
@@ -131,6 +165,8 @@ def test_mix_without_off_topic_pairs_is_unchanged_and_parse_mix_checks():
     assert training_pairs(data, set(), seed=3)[:200] == training_pairs(data, set(), 3, {"offtopic": 0})[:200]
     mixed = training_pairs(data, set(), 3, {"offtopic": 500, "nli": 100})
     assert sum(p.source == "offtopic" for p in mixed) == 500 and sum(p.source.startswith("nli") for p in mixed) == 100
+    with_points = training_pairs(data, set(), 3, {"keypoints": 300})
+    assert sum(p.source == "keypoints" for p in with_points) == 300
     assert parse_mix(["offtopic=10", "vast=all"]) == {"offtopic": 10, "vast": None}
     for bad in ("offtopic", "nope=3", "vast=-1"):
         with pytest.raises(StancemapError, match="--mix"):

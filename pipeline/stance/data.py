@@ -8,7 +8,9 @@ Sources, all read from ../shared/eval (nothing is copied into the repository):
   the premise the text (entailment ~ pro, contradiction ~ con, neutral ~ neither), which teaches
   negation and "neither";
 - IBM Debater ArgQ-30k and ArgKP train: debate arguments toward motions (pro / con), half of them
-  also with the motion negated ("We should X" -> "We should not X") and the label flipped.
+  also with the motion negated ("We should X" -> "We should not X") and the label flipped;
+- ArgKP train's key points read as claims (`read_key_points`): an argument that makes a key point is
+  pro toward it (con toward its negation); one of the same side that makes another point is neither.
 
 VAST has only a train split; `vast_split` cuts it by text into train / tune / dev so that no
 comment and no topic of tune or dev is trained on (a topic of tune or dev is dropped from train).
@@ -32,6 +34,8 @@ NLI_LABELS = {"entailment": 0, "contradiction": 1, "neutral": 2}
 
 ARGQ = Path("argq30k") / "arg_quality_rank_30k.csv"
 ARGKP_TRAIN = Path("argkp") / "arguments_train.csv"
+ARGKP_KEY_POINTS = Path("argkp") / "key_points_train.csv"
+ARGKP_LABELS = Path("argkp") / "labels_train.csv"
 VAST = Path("stance") / "vast" / "train.csv"
 
 # the train splits of the tweet sets; their dev / val / test splits are never trained on
@@ -68,6 +72,21 @@ def negate(proposition: str) -> str | None:
         if marker in proposition and f"{marker}not " not in proposition:
             return proposition.replace(marker, f"{marker}not ", 1)
     return None
+
+
+# "X is Y" -> "X is not Y" and back: the first auxiliary of a claim, with its negated form
+_AUX = re.compile(r"\b(is|are|was|were|should|can|will|would|could|must|does|do)( not)?\b")
+
+
+def negate_claim(claim: str) -> str | None:
+    """'Uniforms are expensive' -> 'Uniforms are not expensive'; 'X is not Y' -> 'X is Y'; None when
+    the claim has no auxiliary to negate ('Uniforms reduce bullying')."""
+    match = _AUX.search(claim)
+    if match is None:
+        return None
+    aux, negated = match.group(1), match.group(2)
+    replacement = aux if negated else ("cannot" if aux == "can" else f"{aux} not")
+    return claim[: match.start()] + replacement + claim[match.end() :]
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -128,6 +147,34 @@ def read_debate(data_dir: Path, exclude: set[str], rng: random.Random) -> list[P
     return pairs
 
 
+def read_key_points(data_dir: Path, exclude: set[str], rng: random.Random) -> list[Pair]:
+    """ArgKP train arguments toward the key points of their own side, read as claims: an argument
+    that makes the key point is pro, and con toward the key point negated (half of them); an argument
+    of the same side that makes another point is neither. This is what a found proposition needs:
+    a different point on the same subject is not an objection."""
+    points = {r["key_point_id"]: r for r in _rows(data_dir / ARGKP_KEY_POINTS, ("key_point_id", "key_point", "topic"))}
+    arguments = {r["arg_id"]: r for r in _rows(data_dir / ARGKP_TRAIN, ("arg_id", "argument", "topic"))}
+    excluded = {t.lower() for t in exclude}
+    pairs = []
+    for number, row in enumerate(_rows(data_dir / ARGKP_LABELS, ("arg_id", "key_point_id", "label")), start=2):
+        point, argument = points.get(row["key_point_id"]), arguments.get(row["arg_id"])
+        if point is None or argument is None or row["label"].strip() not in ("0", "1"):
+            raise InputError(data_dir / ARGKP_LABELS, "unknown argument or key point, or a label not 0 or 1", number)
+        topic = point["topic"].strip()
+        if topic.lower() in excluded:
+            continue
+        claim, text = point["key_point"].strip(), argument["argument"].strip()
+        if row["label"].strip() == "0":
+            if rng.random() < 0.3:  # one in three or so, so that neither does not swamp the mix
+                pairs.append(Pair(claim, text, LABEL_INDEX["neither"], topic, "keypoints"))
+            continue
+        pairs.append(Pair(claim, text, LABEL_INDEX["pro"], topic, "keypoints"))
+        negated = negate_claim(claim)
+        if negated and rng.random() < 0.5:
+            pairs.append(Pair(negated, text, LABEL_INDEX["con"], topic, "keypoints"))
+    return pairs
+
+
 def _bucket(text: str) -> float:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") / 2**64
 
@@ -155,7 +202,7 @@ def _sample(pairs: list[Pair], n: int | None, rng: random.Random) -> list[Pair]:
 
 # how many pairs of each source one pass trains on (None = all): a mix that keeps forum-like text
 # (VAST) the largest part, with enough NLI for negation and enough debate arguments for motions
-MIX = {"vast": None, "tweets": 12_000, "nli": 16_000, "debate": 10_000, "offtopic": 0}
+MIX = {"vast": None, "tweets": 12_000, "nli": 16_000, "debate": 10_000, "offtopic": 0, "keypoints": 0}
 
 _WORD = re.compile(r"[a-z]{4,}")
 
@@ -212,6 +259,8 @@ def training_pairs(data_dir: str | Path, exclude: set[str], seed: int = 42, mix:
     if mix["offtopic"]:  # drawn last, so a mix without them is the same as before they existed
         families = {"vast": vast, "tweets": tweets, "nli": nli, "debate": debate}
         pairs += off_topic(families, mix["offtopic"], rng)
+    if mix["keypoints"] != 0:  # after the off-topic pairs, for the same reason
+        pairs += _sample(read_key_points(data_dir, exclude, rng), mix["keypoints"], rng)
     pairs = [p for p in pairs if p.topic.lower() not in excluded]
     rng.shuffle(pairs)
     return pairs
