@@ -1,6 +1,7 @@
 """Score the stance model on every stance set it was not trained on, and pick `min_confidence`.
 
     python bench/stance_eval.py [--model pipeline/models/stance-minilm] [--shared ../shared] [--min-confidence X]
+                                [--out bench/results/stance_eval.json]
 
 1. Tuning (the only sets anything is chosen on): VAST tune, SemEval-2016 dev, multi-target dev and
    P-Stance val. The probabilities are computed once and `min_confidence` is swept; the chosen value
@@ -12,7 +13,7 @@
    `stancemap evaluate stance`.
 
 Writes `scores.json` into the model folder (the model card's Scores section reads it), refreshes the
-card, and writes bench/results/stance_eval.json.
+card, and writes bench/results/stance_eval.json (or --out).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def main() -> None:
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--min-confidence", type=float, default=None)
     parser.add_argument("--nli-sample", type=int, default=2000)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "stance_eval.json"),
+                        help="where the full result goes (a candidate model: somewhere else than the default)")
     args = parser.parse_args()
     eval_dir = Path(args.shared) / "eval"
     if not eval_dir.is_dir():
@@ -122,7 +125,7 @@ def main() -> None:
     from stancemap.stance.card import write_card
 
     write_card(model_dir)
-    out = ROOT / "bench" / "results" / "stance_eval.json"
+    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out} and {model_dir / 'scores.json'}")

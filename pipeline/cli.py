@@ -216,7 +216,13 @@ def train_stance(
     log: Annotated[Path | None, typer.Option(help="Append progress here, one JSON line per report.")] = None,
     init: Annotated[Path | None, typer.Option(help="Start from this stance model (default: the base MiniLM).")] = None,
     mix: Annotated[
-        list[str] | None, typer.Option(help="Pairs per source, e.g. --mix offtopic=6000 (vast, tweets, nli, debate).")
+        list[str] | None,
+        typer.Option(help="Pairs per source, e.g. --mix offtopic=6000 (vast, tweets, nli, debate, keypoints)."),
+    ] = None,
+    attention: Annotated[
+        str | None,
+        typer.Option(help="joint, or split: the proposition never attends to the text, so scoring reuses it "
+                     "(default: the --init model's, else joint)."),
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
     overrides: SetOpt = None,
@@ -229,7 +235,7 @@ def train_stance(
     excluded = set().union(*(topics_of(path) for path in exclude or []))
     facts = train(data, out, excluded, seed=_params(params, overrides).seed, epochs=epochs, lr=lr,
                   max_pairs=max_pairs or None, threads=threads, log=log, stop_after=stop_after or None,
-                  init=init, mix=parse_mix(mix or []))
+                  init=init, mix=parse_mix(mix or []), attention=attention)
     write_card(out, facts)
     print(out)
 

@@ -23,7 +23,8 @@ DATASETS = (
     ("MPE, JOCI, CommitmentBank, `nli/`", "premise / hypothesis", "train", "MIT (repository)"),
     ("IBM Debater ArgQ-Rank-30kArgs, `argq30k/`", "arguments toward debate motions",
      "all but the excluded topics", "CC-BY-SA 3.0"),
-    ("IBM Debater ArgKP-2021, `argkp/`", "arguments toward debate motions", "train", "CDLA-Sharing-1.0"),
+    ("IBM Debater ArgKP-2021, `argkp/`", "arguments toward debate motions and toward key points", "train",
+     "CDLA-Sharing-1.0"),
 )
 
 
@@ -44,6 +45,7 @@ its probability reaches `stance.min_confidence`; below that the claim is `neithe
   Its word embeddings are used as they are and not stored here.
 - **Stored here:** the six fine-tuned transformer layers (float16) and a linear head on the
   mean-pooled output, {size_mb} MB in `stance.safetensors`.
+- **Attention:** {attention}
 - **Training data** (read from `../shared/eval`; none of it is copied here). Pairs per source in
   one pass: {sources}.{base_sources} Entailment is read as pro, contradiction as con and neutral as neither; half of
   the debate arguments also appear with the motion negated ("We should X" → "We should not X") and
@@ -102,24 +104,41 @@ def write_card(folder: str | Path, facts: dict | None = None) -> Path:
     config = json.loads((folder / "stance_config.json").read_text(encoding="utf-8"))
     facts = {**config, **(facts or {})}
     size_mb = round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e6, 1)
-    base = facts.get("base")
-    base_sources = base_training = ""
-    if base:
-        base_sources = (" The model it started from saw, per pass: "
-                        + ", ".join(f"{k} {v:,}" for k, v in base.get("training_sources", {}).items()) + ".")
-        base_training = (
-            f"- **First step:** {base['training_pairs']} pairs a pass, {base['stopped_after']} of {base['epochs']} "
-            f"scheduled passes, AdamW at lr {base['lr']}, from the base encoder and a fresh head. The step below "
-            f"starts from that model, `{facts.get('init')}`.\n"
-        )
+    steps, step = [], facts  # the models this one started from, earliest first
+    while step.get("base"):
+        steps.insert(0, step["base"])
+        step = step["base"]
+    base_sources = "".join(
+        f" Step {i} saw, per pass: " + ", ".join(f"{k} {v:,}" for k, v in s.get("training_sources", {}).items()) + "."
+        for i, s in enumerate(steps, start=1)
+    )
+    base_training = "".join(
+        f"- **Step {i}:** {s['training_pairs']} pairs a pass, {s.get('stopped_after') or s['epochs']} of "
+        f"{s['epochs']} scheduled pass(es), AdamW at lr {s['lr']}, "
+        + (f"from `{s['init']}`" if s.get("init") else "from the base encoder and a fresh head")
+        + f", {s.get('attention', 'joint')} attention.\n"
+        for i, s in enumerate(steps, start=1)
+    )
+    used = {name for s in [*steps, facts] for name in s.get("training_sources", {})}
+    if steps:
+        base_training += f"- **Last step** (below) starts from `{facts.get('init')}`.\n"
     text = CARD.format(
         size_mb=size_mb,
         base_sources=base_sources,
         offtopic_note=(" The `offtopic` pairs are labelled neither: a text from one family of sets (VAST, tweets,"
                        " NLI, debate) read against the proposition of another family that shares no word of four"
                        " letters or more with it, so that text about something else is not read as pro or con."
-                       if "offtopic" in facts.get("training_sources", {}) else ""),
+                       if "offtopic" in used else "")
+                      + (" The `keypoints` pairs read ArgKP train arguments toward the key points of their side,"
+                         " as claims: an argument that makes the key point is pro (con toward the key point"
+                         " negated, \"X is Y\" → \"X is not Y\"), one that makes another point is neither."
+                         if "keypoints" in used else ""),
         base_training=base_training,
+        attention=(
+            "split: the proposition's tokens attend only to each other and the text's tokens to both, so "
+            "a proposition is read once and reused for every text (`pipeline/stance/split.py`)."
+            if facts.get("attention") == "split" else "joint: proposition and text attend to each other."
+        ),
         sources=", ".join(f"{k} {v:,}" for k, v in facts.get("training_sources", {}).items()),
         datasets=datasets_table(),
         excluded="; ".join(facts.get("excluded_topics", [])) or "none",

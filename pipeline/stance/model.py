@@ -20,6 +20,7 @@ from stancemap.errors import StancemapError
 WEIGHTS_FILE = "stance.safetensors"
 CONFIG_FILE = "stance_config.json"
 CLASSES = ("pro", "con", "neither")
+ATTENTION = ("joint", "split")  # split: the proposition never attends to the text (stance/split.py)
 
 
 def base_path() -> str:
@@ -43,7 +44,9 @@ def pair_order(propositions: list[str], texts: list[str]) -> list[int]:
 class StanceModel:
     """P(pro, con, neither) of a text toward a proposition, from a saved folder or freshly initialised."""
 
-    def __init__(self, folder: str | Path | None = None, max_length: int = 128, seed: int = 0):
+    def __init__(
+        self, folder: str | Path | None = None, max_length: int = 128, seed: int = 0, attention: str | None = None
+    ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -58,6 +61,9 @@ class StanceModel:
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(CLASSES))
         for name, param in self.encoder.named_parameters():
             param.requires_grad = _trained(name)
+        self.attention = attention or "joint"
+        if self.attention not in ATTENTION:
+            raise StancemapError(f"stance attention must be one of {', '.join(ATTENTION)}, got {self.attention!r}")
         if folder is None:
             return
         folder = Path(folder)
@@ -74,6 +80,9 @@ class StanceModel:
         self.head.load_state_dict(head)
         config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         self.max_length = int(config.get("max_length", max_length))
+        self.attention = attention or config.get("attention", "joint")  # training may switch a joint model
+        if self.attention not in ATTENTION:
+            raise StancemapError(f"{folder}: attention {self.attention!r} is not one of {', '.join(ATTENTION)}")
         self.eval()
 
     def eval(self) -> None:
@@ -88,6 +97,12 @@ class StanceModel:
         return [p for p in self.encoder.parameters() if p.requires_grad] + list(self.head.parameters())
 
     def logits(self, propositions: list[str], texts: list[str]):
+        if self.attention == "split":
+            from stancemap.stance import split
+
+            pairs = split.split_pairs(self.tokenizer, propositions, texts, self.max_length)
+            prefix = split.run_propositions(self.encoder, [p for p, _ in pairs])
+            return self.head(split.forward(self.encoder, prefix, [t for _, t in pairs]))
         batch = self.tokenizer(
             propositions, texts, truncation="only_second", max_length=self.max_length, padding=True,
             return_tensors="pt",
@@ -100,13 +115,32 @@ class StanceModel:
     def predict(self, propositions: list[str], texts: list[str], batch_size: int = 64) -> np.ndarray:
         """P(pro), P(con), P(neither) for each (proposition, text) pair: an (n, 3) float32 array.
         Pairs are batched in order of length, so padding costs little."""
-        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]) + len(propositions[i]), i))
+        order = pair_order(propositions, texts)
         out = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
         with self.torch.inference_mode():
+            if self.attention == "split":
+                return self._predict_split(propositions, texts, order, batch_size, out)
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 logits = self.logits([propositions[i] for i in idx], [texts[i] for i in idx])
                 out[idx] = self.torch.softmax(logits, dim=-1).numpy()
+        return out
+
+    def _predict_split(self, propositions, texts, order, batch_size, out) -> np.ndarray:
+        """Each distinct proposition through the layers once, alone; then the texts in batches."""
+        from stancemap.stance import split
+
+        prefixes: dict = {}
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            pairs = split.split_pairs(self.tokenizer, [propositions[i] for i in idx], [texts[i] for i in idx],
+                                      self.max_length)
+            for i, (ids, _) in zip(idx, pairs, strict=True):
+                if propositions[i] not in prefixes:
+                    prefixes[propositions[i]] = split.run_propositions(self.encoder, [ids])
+            prefix = split.stack([prefixes[propositions[i]] for i in idx])
+            logits = self.head(split.forward(self.encoder, prefix, [t for _, t in pairs]))
+            out[idx] = self.torch.softmax(logits, dim=-1).numpy()
         return out
 
     def save(self, folder: Path, config: dict) -> None:
@@ -116,7 +150,8 @@ class StanceModel:
         state.update({f"head.{n}": p.detach().half().contiguous() for n, p in self.head.named_parameters()})
         save_file(state, str(folder / WEIGHTS_FILE))
         (folder / CONFIG_FILE).write_text(
-            json.dumps({**config, "max_length": self.max_length, "classes": list(CLASSES)}, indent=2, sort_keys=True)
+            json.dumps({**config, "max_length": self.max_length, "classes": list(CLASSES),
+                        "attention": self.attention}, indent=2, sort_keys=True)
             + "\n",
             encoding="utf-8",
         )

@@ -177,6 +177,11 @@ class OnnxStanceModel:
         ort = _require("onnxruntime")
         _require("onnx")
         folder = Path(folder)
+        if json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("attention", "joint") != "joint":
+            raise StancemapError(
+                f"stance.backend onnx: the model in {folder} uses split attention, which has no ONNX export; "
+                "use stance.backend: torch (split attention already reads each proposition only once)"
+            )
         self.model_id = model_id(folder)
         self.max_length = max_length(folder)
         from transformers import AutoTokenizer

@@ -84,11 +84,13 @@ def train(
     checkpoints: str | Path | None = None,
     stop_after: int | None = None,
     init: str | Path | None = None,
+    attention: str | None = None,
 ) -> dict:
     """Fine-tune and save the model in `out` (replaced atomically); returns the model card facts.
     Progress goes to `log` (one JSON line per report) as well as to stderr. `stop_after` ends
     training after that many passes of a schedule (warm-up and decay) laid out for `epochs`.
-    `init` starts from a saved stance model instead of the base encoder and a fresh head."""
+    `init` starts from a saved stance model instead of the base encoder and a fresh head; `attention`
+    (joint or split, stance/split.py) overrides the one `init` was trained with."""
     import torch
 
     torch.set_num_threads(threads)
@@ -99,7 +101,7 @@ def train(
     if max_pairs is not None:
         training = training[:max_pairs]
     tuning = tuning_pairs(data_dir, seed, per_set=60 if max_pairs else 600)
-    model = StanceModel(init, seed=seed)
+    model = StanceModel(init, seed=seed, attention=attention)
     model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * math.ceil(len(training) / batch_size)
@@ -174,6 +176,9 @@ def train(
         "excluded_topics": sorted(exclude),
         "mix": {**MIX, **(mix or {})},
         "init": str(init) if init else None,
+        "attention": model.attention,
+        # the model it started from, with its own history: the card lists every step
+        "base": json.loads((Path(init) / "stance_config.json").read_text(encoding="utf-8")) if init else None,
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     out = Path(out)
