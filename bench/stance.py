@@ -1,7 +1,7 @@
 """Stance scoring: (proposition, claim) pairs per second, torch against int8 ONNX, and how often they agree.
 
     python bench/stance.py [--model pipeline/models/stance-minilm | --untrained] [--source demo|argkp]
-                           [--n 2000] [--batch-sizes 16,32,64] [--repeat 2] [--threads N]
+                           [--n 2000] [--batch-sizes 16,32,64] [--repeat 2] [--threads N] [--compare FOLDER]
 
 Scores every one of `--n` claims (the demo corpus's claims from data/interim after `make report`, or
 `--claims` another claims table; or the ArgKP dev arguments from ../shared/eval/argkp) against two
@@ -9,7 +9,8 @@ propositions, with each backend in one process, at each batch size: best of `--r
 runs after a warm-up, as pairs/s and per CPU-second (which other work on the machine disturbs less).
 Then the sides the stage would give (`stance.stage.sides`, at 0.6 and at stance.min_confidence, or
 at `--min-confidence`) are compared with torch's. `--bf16` adds torch under bfloat16 autocast, for
-comparison (not a stance.backend).
+comparison (not a stance.backend). `--compare FOLDER` times another saved model beside it on torch
+(a joint-attention model beside a split one). A split-attention model has no ONNX copy, so none is timed.
 Writes bench/results/stance.json, with the load average (/proc/loadavg) before and after: numbers
 from a busy machine are lower bounds. `--untrained` saves an untrained model to a temporary folder
 (also done when --model has none): right for speed, meaningless for agreement (its probabilities
@@ -120,6 +121,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--threads", type=int, default=cores(), help="for every backend (default: every core)")
     parser.add_argument("--bf16", action="store_true", help="also torch under bfloat16 autocast (comparison)")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="another saved model folder, timed side by side on torch (e.g. a joint-attention one)")
     default_confidence = ",".join(dict.fromkeys(str(c) for c in (0.6, StanceParams().min_confidence)))
     parser.add_argument("--min-confidence", default=default_confidence, help="thresholds for sides (comma list)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -144,8 +147,13 @@ def main() -> None:
         start = time.perf_counter()
         models = {"torch": StanceModel(folder)}
         loaded = time.perf_counter()
-        models["onnx"] = OnnxStanceModel(folder, threads=args.threads)
+        if models["torch"].attention == "joint":  # split attention has no ONNX export
+            models["onnx"] = OnnxStanceModel(folder, threads=args.threads)
+        else:
+            print(f"{folder} uses split attention: no ONNX copy to time")
         load_s = {"torch": round(loaded - start, 2), "onnx": round(time.perf_counter() - loaded, 2)}
+        if args.compare:
+            models["compare"] = StanceModel(args.compare)
         if args.bf16:
             models["torch-bf16"] = TorchBf16(StanceModel(folder))
         print(f"{len(texts)} pairs: {len(texts) // len(topics)} {args.source} claims x {len(topics)} propositions")
@@ -163,7 +171,7 @@ def main() -> None:
                     probs[(name, size)] = out
                     old = best.get((name, size), [0.0, 0.0])
                     best[(name, size)] = [max(old[0], len(texts) / wall), max(old[1], len(texts) / cpu)]
-        onnx_path = str(models["onnx"].path)
+        onnx_path = str(models["onnx"].path) if "onnx" in models else None
     load_after = load_avg()
 
     thresholds = [float(c) for c in args.min_confidence.split(",")]

@@ -292,6 +292,23 @@ def test_ray_stance_with_the_onnx_model_matches_local_byte_for_byte(ray_local, s
 
 
 @pytest.mark.slow
+def test_ray_stance_with_a_split_attention_model_matches_local_byte_for_byte(ray_local, tmp_path):
+    import torch
+
+    from stancemap.stance.model import StanceModel
+
+    folder = tmp_path / "split"
+    folder.mkdir()
+    StanceModel(seed=5, attention="split").save(folder, {"note": "untrained, split attention"})
+    params = StanceParams(adapter=str(folder), batch_size=8)
+    # workers get the driver's thread count, as RayScorer gives them
+    factory = functools.partial(load_stance_model, params, threads=torch.get_num_threads())
+    local = stance_ray.score_stance(params, *PAIRS, factory=factory)
+    on_ray = stance_ray.score_stance(params, *PAIRS, engine="ray", factory=factory, batch_rows=16)
+    assert on_ray.tobytes() == local.tobytes()
+
+
+@pytest.mark.slow
 def test_ray_stance_errors_and_empty_input(ray_local, tmp_path):
     params = StanceParams(adapter=str(tmp_path / "no-model"))
     with pytest.raises(StancemapError) as caught:
