@@ -23,8 +23,8 @@ DATASETS = (
     ("MPE, JOCI, CommitmentBank, `nli/`", "premise / hypothesis", "train", "MIT (repository)"),
     ("IBM Debater ArgQ-Rank-30kArgs, `argq30k/`", "arguments toward debate motions",
      "all but the excluded topics", "CC-BY-SA 3.0"),
-    ("IBM Debater ArgKP-2021, `argkp/`", "arguments toward debate motions and toward key points", "train",
-     "CDLA-Sharing-1.0"),
+    ("IBM Debater ArgKP-2021, `argkp/`", "arguments toward debate motions (and key points, where `keypoints` "
+     "pairs are in the mix)", "train", "CDLA-Sharing-1.0"),
 )
 
 

@@ -177,7 +177,8 @@ class OnnxStanceModel:
         ort = _require("onnxruntime")
         _require("onnx")
         folder = Path(folder)
-        if json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("attention", "joint") != "joint":
+        config = folder / CONFIG_FILE  # a folder without one is refused below, by model_id
+        if config.exists() and json.loads(config.read_text(encoding="utf-8")).get("attention", "joint") != "joint":
             raise StancemapError(
                 f"stance.backend onnx: the model in {folder} uses split attention, which has no ONNX export; "
                 "use stance.backend: torch (split attention already reads each proposition only once)"
