@@ -13,12 +13,14 @@ export SOURCE_DATE_EPOCH ?= 1771941791
 
 .PHONY: install report test test-fast fuzz bench lint clean browser
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU build on disk; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	# every package at the version constraints.txt names: a new release of one (polars, say) writes
+	# other bytes, and the demo's outputs must be the ones dvc.lock records on every clone
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
