@@ -50,12 +50,17 @@ def argument_vectors(topic: Topic, embedder, cache: dict) -> np.ndarray:
 
 def run_bertopic(topics: list[Topic], embedder, cache: dict, seed: int) -> list[dict]:
     from bertopic import BERTopic
+    from sentence_transformers import SentenceTransformer
     from umap import UMAP
 
+    from stancemap.embed import resolve_model
+
+    # BERTopic gets the same vectors as stancemap (below), and its own SentenceTransformer of the same model
+    encoder = SentenceTransformer(resolve_model(embedder.name)[0], device="cpu")
     rows = []
     for topic in topics:
         umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
-        model = BERTopic(embedding_model=embedder.model, umap_model=umap_model)
+        model = BERTopic(embedding_model=encoder, umap_model=umap_model)
         labels, _ = model.fit_transform(topic.arguments, embeddings=argument_vectors(topic, embedder, cache))
         rows.append(score_topic(labels, topic.key_points, topic.stances))
     return rows

@@ -265,8 +265,8 @@ def cluster(
     """Cluster claims into topics (HDBSCAN in a spectral embedding of their neighbour graph), split them by side
     toward the propositions, and place them on a 2-D map (seeded UMAP).
 
-    With --state, a rerun places only new claims (spectral placement, UMAP
-    transform, HDBSCAN approximate prediction) until cluster.max_drift of the
+    With --state, a rerun places only new claims (spectral and map placement
+    from their nearest fitted claims, HDBSCAN approximate prediction) until cluster.max_drift of the
     claims changed since the last full fit; then it refits."""
     from stancemap import cluster as stage
 

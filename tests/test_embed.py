@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -151,17 +153,47 @@ def test_a_vector_depends_on_its_text_alone(real_embedder):
 
 @pytest.mark.slow
 def test_vectors_are_sentence_transformers_own(real_embedder):
-    """The torch backend runs the model's modules itself on texts tokenized once: its vectors must
-    be the bytes `SentenceTransformer.encode` gives for the same batches of one token length."""
+    """The torch backend runs the bundled model on transformers alone, with sentence-transformers'
+    pooling, on texts tokenized once: its vectors must be the bytes `SentenceTransformer.encode`
+    gives for the same batches of one token length, in fixed shapes and in padded batches."""
+    from sentence_transformers import SentenceTransformer
+
+    from stancemap.embed import resolve_model
+
+    assert real_embedder.plain  # the bundled folder takes the transformers-only path
     texts = [t for texts in TOPICS.values() for t in texts] + ["Theft.", "It is fair use, plainly and simply."]
-    model = real_embedder.model
+    model = SentenceTransformer(resolve_model("all-MiniLM-L6-v2")[0], device="cpu")
     lengths = [len(t) for t in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]]
-    reference = encode_fixed_shapes(
-        texts,
-        real_embedder.batch_size,
-        lengths,
-        lambda rows: model.encode(
-            [texts[i] for i in rows], batch_size=len(rows), normalize_embeddings=True, convert_to_numpy=True
-        ),
-    )
-    assert real_embedder.encode(texts).tobytes() == reference.tobytes()
+
+    def reference(rows):
+        return model.encode([texts[i] for i in rows], batch_size=len(rows), normalize_embeddings=True)
+
+    fixed = encode_fixed_shapes(texts, real_embedder.batch_size, lengths, reference)
+    assert real_embedder.encode(texts).tobytes() == fixed.tobytes()
+    padded = real_embedder._encode_batch(texts[:7])  # the benchmarks' padded batches
+    assert padded.tobytes() == reference(list(range(7))).tobytes()
+
+
+def test_only_a_plain_mean_pooling_folder_skips_sentence_transformers(tmp_path):
+    import json
+    import shutil
+
+    from stancemap.embed import plain_mean_pooling, resolve_model
+
+    bundled = Path(resolve_model("all-MiniLM-L6-v2")[0])
+    assert plain_mean_pooling(bundled) == 256
+    folder = tmp_path / "model"
+    shutil.copytree(bundled, folder, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    config = folder / "1_Pooling" / "config.json"
+    pooling = json.loads(config.read_text())
+    config.write_text(json.dumps({**pooling, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    assert plain_mean_pooling(folder) is None  # CLS pooling: sentence-transformers runs it
+    config.write_text(json.dumps(pooling))
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128, "do_lower_case": True}))
+    assert plain_mean_pooling(folder) is None
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128, "do_lower_case": False}))
+    assert plain_mean_pooling(folder) == 128
+    modules = json.loads((folder / "modules.json").read_text())
+    (folder / "modules.json").write_text(json.dumps(modules[:2]))  # no Normalize module
+    assert plain_mean_pooling(folder) is None
+    assert plain_mean_pooling(tmp_path / "nothing-here") is None

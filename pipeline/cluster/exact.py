@@ -3,16 +3,14 @@ pynndescent's approximate index."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 
 class ExactIndex:
     """Exact cosine neighbours by blocked matrix products, in the place of pynndescent's index.
 
-    UMAP uses it twice (see `stancemap.cluster.model`): its neighbour graph is the fit's
-    `precomputed_knn`, and `transform` calls `query` to place new rows. The fit sample is at most
+    Its neighbour graph of the fit sample is UMAP's `precomputed_knn` and the spectral embedding's
+    graph, and `query` finds the rows to place among the sample (`stancemap.cluster.model`). The fit sample is at most
     `fit_sample` rows, so exact search costs seconds (25,000 rows: ~5 s on 2 cores), while
     pynndescent spent ~24 s of every process compiling numba code, and exact is also never worse.
     Ties are broken by row number, so the graph is the same in every process.
@@ -25,21 +23,14 @@ class ExactIndex:
     # are read as 0: the same text, or one that differs by rounding only.
     SAME = 1e-5
     BLOCK = 1024  # query rows per product: 1,024 x 25,000 floats = 100 MB
-    MEMO = 16  # answers kept: one per chunk of rows placed (at most 10 chunks before pynndescent takes over)
 
     def __init__(self, vectors: np.ndarray):
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         self.data = data / np.maximum(np.linalg.norm(data, axis=1, keepdims=True), 1e-12)
-        self.memo: dict = {}  # (k, shape, hash of the queries) -> (indices, distances)
 
     def query(self, queries: np.ndarray, k: int, epsilon: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosine distances) of the `k` nearest rows to each query, nearest first."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        # the spectral embedding and the map's UMAP place the same rows: the second asks again, and
-        # gets the answer from memory
-        key = (k, queries.shape, hashlib.blake2b(queries.tobytes(), digest_size=16).hexdigest())
-        if key in self.memo:  # a copy: UMAP writes into what it gets, and a worker's memory is read-only
-            return np.array(self.memo[key][0]), np.array(self.memo[key][1])
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         k = min(k, len(self.data))
         indices = np.empty((len(queries), k), np.int32)
@@ -54,13 +45,4 @@ class ExactIndex:
             indices[start : start + len(dist)] = np.take_along_axis(near, order, axis=1)
             near_dist = np.take_along_axis(near_dist, order, axis=1)
             dists[start : start + len(dist)] = np.where(near_dist < self.SAME, 0.0, near_dist)
-        if len(self.memo) >= self.MEMO:
-            self.memo.pop(next(iter(self.memo)))  # the oldest
-        self.memo[key] = (indices, dists)
         return indices, dists
-
-    def __getstate__(self):  # the memory of past queries is not worth saving
-        return {"data": self.data}
-
-    def __setstate__(self, state):
-        self.data, self.memo = state["data"], {}

@@ -1,14 +1,14 @@
 """numba's compiled code for UMAP and pynndescent, kept on disk between processes.
 
 UMAP and pynndescent compile most of their numba functions without `cache=True`, so every process
-that fits or places claims compiled them again: about 6 s for a fit and 2 s for a transform on
-this machine, which dominated a small rerun. `enable()` turns numba's own on-disk cache on for
-every compiled function of those packages that has none, before their first call; numba then
-writes the machine code beside the package (`__pycache__`) or, where that is read-only, in its
-user cache folder, keyed by the function's source, the CPU and numba's version, so a changed
-package or another machine compiles afresh. The code is the same either way: cached or compiled,
-the same inputs give the same bytes (tests/cluster/test_jitcache.py). `STANCEMAP_NUMBA_CACHE=0`
-turns it off.
+that fits or places claims compiled them again: about 6 s for a fit on this machine (and 2 s for
+UMAP's transform, which the stage no longer calls), which dominated a small rerun. `enable()`
+turns numba's own on-disk cache on for every compiled function of those packages that has none,
+before their first call; numba then writes the machine code beside the package (`__pycache__`)
+or, where that is read-only, in its user cache folder, keyed by the function's source, the CPU
+and numba's version, so a changed package or another machine compiles afresh. The code is the
+same either way: cached or compiled, the same inputs give the same bytes
+(tests/cluster/test_jitcache.py). `STANCEMAP_NUMBA_CACHE=0` turns it off.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 seeded 2-D UMAP for the map, both learnt on a sample with the rest placed (the UMAP in a second
 process when that pays); `fit` and `predict`.
 
-The only module that reaches into UMAP's private attributes (`_knn_search_index`,
-`_angular_trees`): the exact neighbour index stands in for pynndescent's here.
+A claim outside the sample goes on the map where UMAP's `transform` starts it, at the weighted mean
+of its nearest sample claims' map positions, without transform's 30 to 100 optimisation epochs:
+those took 6.2 s of a 100k-claim fit, and the neighbours are the ones the spectral placement finds
+anyway (docs/performance.md has what it changes on the map).
 """
 
 from __future__ import annotations
@@ -17,32 +19,45 @@ import numpy as np
 
 from stancemap.cluster import jitcache
 from stancemap.cluster.exact import ExactIndex
-from stancemap.cluster.spectral import Spectral
+from stancemap.cluster.spectral import Spectral, neighbour_weights, weighted_mean
 from stancemap.cluster.topics import renumber
 from stancemap.config import ClusterParams
 from stancemap.errors import StancemapError
 from stancemap.progress import say, track
 
 MAP_MIN_DIST = 0.1  # spreads points a little on the map (bench/stability.py's `umap` method clusters at 0.0)
-CHUNK = 20_000  # rows placed by UMAP transform at a time
+CHUNK = 20_000  # rows placed at a time
 EXACT_PLACE_MAX = 200_000  # rows placed by exact search in a full fit; beyond, pynndescent (see fit)
 PARALLEL_FROM = 5_000  # claims from which the map's UMAP runs beside HDBSCAN, in two processes (when there are 2 CPUs)
 MEMMAP_FROM = "1M"  # arrays at least this big reach the workers as read-only memory maps (joblib)
 
 
 class UmapIndex(ExactIndex):
-    """The exact index as UMAP takes it in the place of pynndescent's: UMAP's transform calls
-    `query` and reads `_angular_trees` (to pick a search epsilon, which exact search ignores)."""
+    """The exact index as UMAP takes it in the place of pynndescent's (`precomputed_knn`'s third
+    part): UMAP reads `_angular_trees` when it would search it."""
 
     _angular_trees = True
+
+
+@dataclass
+class MapLayout:
+    """The map: the fit sample's 2-D UMAP positions. Any other claim is placed at the mean of its
+    nearest sample claims' positions, weighted as the spectral placement weighs them (`place`)."""
+
+    positions: np.ndarray  # (sample rows, 2) float32
+
+    def place(self, indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
+        """Map positions of rows from their neighbours in the sample (`indices`, cosine `distances`)."""
+        weights = neighbour_weights(np.asarray(distances, np.float32))
+        return weighted_mean(self.positions, np.asarray(indices), weights).astype(np.float32)
 
 
 @dataclass
 class Fitted:
     """What a full fit leaves behind so later runs can place new claims without refitting."""
 
-    spectral: Spectral | None  # to params.n_components dimensions, for HDBSCAN
-    umap_map: object | None  # to 2-D, for the map
+    spectral: Spectral | None  # to params.n_components dimensions, for HDBSCAN; its search finds neighbours
+    layout: MapLayout | None  # to 2-D, for the map
     clusterer: object | None  # HDBSCAN with prediction data
     raw: np.ndarray  # HDBSCAN's own label per fitted row
 
@@ -133,29 +148,30 @@ def fit(
     # side by side only with the exact index: past exact_place_max the worker would hold and
     # compile its own approximate index (the 1M memory figures are for one after the other)
     parallel = n >= parallel_from and (_cpus() if cpus is None else cpus) >= 2 and search is index
+    # each row to place: its (indices, distances) among the sample, searched once for both placements
+    near = [search.query(vectors[part], k) for part in track(chunks, len(chunks), "cluster: neighbours to place")]
     if parallel:
-        answers = {}
-        if chunks:  # the worker would search the same rows again: search them once, here
-            for part in track(chunks, len(chunks), "cluster: neighbours of the claims to place"):
-                index.query(vectors[part], k)
-            answers = dict(index.memo)
         # a seeded UMAP is single-threaded: it runs in one process while HDBSCAN runs in another,
         # with the same result as one after the other (joblib memory-maps `vectors` for both)
         from joblib import Parallel, delayed
 
         say(f"cluster: the map's UMAP beside HDBSCAN, in two processes ({len(rest)} claim(s) to place)")
-        (mapper, coords), (spectral, clusterer) = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
+        sample_map, (spectral, clusterer) = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
             [
-                delayed(_umap_all)(vectors, sample, chunks, k, seed, knn, None, answers),
-                delayed(_cluster_all)(vectors, sample, chunks, knn, search, params, n, answers),
+                delayed(_map_sample)(vectors, sample, k, seed, knn),
+                delayed(_cluster_all)(vectors, sample, chunks, near, knn, search, params, n),
             ]
         )
         spectral.search = search  # the worker's was a copy
     else:
-        spectral, clusterer = _cluster_all(vectors, sample, chunks, knn, search, params, n)
-        mapper, coords = _umap_all(vectors, sample, chunks, k, seed, knn, None if search is index else search)
-    mapper._knn_search_index = spectral.search  # one index (and its memory) for both; a worker's was a copy
-    fitted = Fitted(spectral, mapper, clusterer, clusterer.labels_.astype(np.int32))
+        spectral, clusterer = _cluster_all(vectors, sample, chunks, near, knn, search, params, n)
+        sample_map = _map_sample(vectors, sample, k, seed, knn)
+    layout = MapLayout(sample_map)
+    coords = np.zeros((n, 2), np.float32)
+    coords[sample] = sample_map
+    for part, (indices, distances) in zip(chunks, near, strict=True):
+        coords[part] = layout.place(indices, distances)
+    fitted = Fitted(spectral, layout, clusterer, clusterer.labels_.astype(np.int32))
     return fitted, clusterer.probabilities_.astype(np.float32), coords
 
 
@@ -172,19 +188,17 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _cluster_all(vectors, sample, chunks, knn, search, params: ClusterParams, n: int, answers=None):
+def _cluster_all(vectors, sample, chunks, near, knn, search, params: ClusterParams, n: int):
     """The spectral embedding of the sample's neighbour graph (`knn`), then HDBSCAN (with
-    prediction data) over every row's position: the sample's from the fit, the others placed
-    chunk by chunk through `search`; (the embedding, the clusterer). `answers` as for `_umap_all`."""
+    prediction data) over every row's position: the sample's from the fit, each chunk's placed from
+    its neighbours `near`; (the embedding, kept with `search` for later runs, and the clusterer)."""
     import hdbscan
 
-    if answers and isinstance(search, ExactIndex):
-        search.memo.update(answers)
     spectral = Spectral.fit(vectors[sample], np.array(knn[0]), np.array(knn[1]), params.n_components, search)
     positions = np.zeros((len(vectors), spectral.positions.shape[1]), np.float32)
     positions[sample] = spectral.positions
-    for part in chunks:
-        positions[part] = spectral.place(vectors[part])
+    for part, found in zip(chunks, near, strict=True):
+        positions[part] = spectral.place_near(*found)
     clusterer = hdbscan.HDBSCAN(
         min_cluster_size=smallest_topic(params, n),
         min_samples=min(params.min_samples, n - 1),
@@ -194,41 +208,23 @@ def _cluster_all(vectors, sample, chunks, knn, search, params: ClusterParams, n:
     return spectral, clusterer
 
 
-def _umap_all(vectors, sample, chunks, k, seed, knn, approximate, answers=None):
-    """The map's UMAP: fitted on `vectors[sample]`, then placing the other rows chunk by chunk;
-    (the reducer, (n, 2) coordinates for every row). `answers` are neighbour searches already
-    done (ExactIndex memory) for those rows."""
-    if answers and isinstance(knn[2], ExactIndex):
-        knn[2].memo.update(answers)
+def _map_sample(vectors, sample, k, seed, knn) -> np.ndarray:
+    """The map's UMAP of `vectors[sample]` from its neighbour graph `knn`: (sample rows, 2) positions."""
     # in a worker, joblib hands large arrays over as read-only memory maps, and UMAP writes into the
     # neighbour arrays it is given: the UMAP gets its own copy
     knn = (np.array(knn[0]), np.array(knn[1]), knn[2])
-    reducer, reduced_sample = reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn)
-    if approximate is not None:
-        reducer._knn_search_index = approximate
-    out = np.zeros((len(vectors), 2), np.float32)
-    out[sample] = reduced_sample
-    for part in chunks:
-        out[part] = transform(reducer, vectors[part])
-    return reducer, out
-
-
-def transform(reducer, vectors: np.ndarray) -> np.ndarray:
-    """`vectors` placed by a fitted UMAP, its warnings silenced."""
-    jitcache.enable()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return reducer.transform(vectors).astype(np.float32)
+    return reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn)[1]
 
 
 def predict(fitted: Fitted, vectors: np.ndarray, *, chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New rows placed with the models of an earlier fit, `chunk` rows at a time: (HDBSCAN label,
-    probability, map coordinates)."""
+    probability, map coordinates). Each row's neighbours are searched once, for both placements."""
     import hdbscan
 
     parts = [vectors[i : i + chunk] for i in range(0, max(len(vectors), 1), chunk)]
-    positions = np.concatenate([fitted.spectral.place(c) for c in parts])
-    coords = np.concatenate([transform(fitted.umap_map, c) for c in parts])
+    near = [fitted.spectral.search.query(c, fitted.spectral.k) for c in parts]
+    positions = np.concatenate([fitted.spectral.place_near(*found) for found in near])
+    coords = np.concatenate([fitted.layout.place(*found) for found in near])
     with warnings.catch_warnings():  # a fit that found no clusters places everything as noise: expected
         warnings.filterwarnings("ignore", message="Clusterer does not have any defined clusters")
         labels, strengths = hdbscan.approximate_predict(fitted.clusterer, positions)

@@ -110,8 +110,8 @@ def place_new(
     split_sides: bool = True,
 ) -> Assignment:
     """No refit: the claims seen before keep their topic, probability and place on the map; the new
-    ones are placed by the saved spectral embedding, map UMAP and HDBSCAN's approximate prediction, and noise among them
-    joins the nearest topic centre when similar enough."""
+    ones are placed by the saved spectral embedding, map layout and HDBSCAN's approximate
+    prediction, and noise among them joins the nearest topic centre when similar enough."""
     keys = claim_keys(claim_ids, vectors) if keys is None else keys
     before = previous.claims
     new = np.array([k not in before for k in keys], dtype=bool)

@@ -54,7 +54,10 @@ class Spectral:
     def place(self, vectors: np.ndarray) -> np.ndarray:
         """Positions of rows that are not in the graph: the mean of their `k` nearest fitted
         rows' positions, weighted as UMAP's graph weighs a row's neighbours, scaled to unit length."""
-        indices, distances = self.search.query(vectors, self.k)
+        return self.place_near(*self.search.query(vectors, self.k))
+
+    def place_near(self, indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
+        """`place` for rows whose neighbours were already searched (`indices`, cosine `distances`)."""
         return mean_of_neighbours(self.positions, np.asarray(indices), np.asarray(distances, np.float32))
 
 
@@ -113,14 +116,32 @@ def _leading(adjacency, dims: int) -> tuple[np.ndarray, np.ndarray]:
 
 def mean_of_neighbours(positions: np.ndarray, indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
     """Each row's position from its neighbours' (`indices` into `positions`, cosine `distances`,
-    nearest first): weights exp(-(d - d_nearest) / sigma) with UMAP's per-row sigma."""
+    nearest first), weighted by `neighbour_weights`, scaled to unit length and rounded."""
+    weights = neighbour_weights(distances)
+    placed = np.einsum("rk,rkd->rd", weights.astype(np.float64), positions[indices].astype(np.float64))
+    return _unit_rounded(placed)
+
+
+def neighbour_weights(distances: np.ndarray) -> np.ndarray:
+    """(rows, k) weights of each row's neighbours from their cosine `distances` (nearest first):
+    exp(-(d - d_nearest) / sigma), with the per-row sigma UMAP's graph uses."""
     from umap.umap_ import smooth_knn_dist
 
     jitcache.enable()
     sigmas, rhos = smooth_knn_dist(distances, float(distances.shape[1]), local_connectivity=1.0)
-    weights = np.exp(-np.maximum(distances - rhos[:, None], 0.0) / sigmas[:, None])
-    placed = np.einsum("rk,rkd->rd", weights.astype(np.float64), positions[indices].astype(np.float64))
-    return _unit_rounded(placed)
+    return np.exp(-np.maximum(distances - rhos[:, None], 0.0) / sigmas[:, None])
+
+
+def weighted_mean(positions: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(rows, dims) float64: each row's mean of `positions[indices[row]]`, weighted by `weights[row]`.
+    Summed neighbour by neighbour in a fixed order, without BLAS, so every machine gets the same bits."""
+    total = np.zeros((len(indices), positions.shape[1]))
+    weight = np.zeros((len(indices), 1))
+    for j in range(indices.shape[1]):
+        w = weights[:, j, None].astype(np.float64)
+        total += w * positions[indices[:, j]]
+        weight += w
+    return total / np.maximum(weight, 1e-12)
 
 
 def _unit_rounded(positions: np.ndarray) -> np.ndarray:

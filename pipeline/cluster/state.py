@@ -18,8 +18,8 @@ from stancemap.config import ClusterParams
 from stancemap.io import atomic_path
 from stancemap.progress import say
 
-STATE_VERSION = 4  # 2: the exact neighbour index replaced pynndescent; 3: a pickle with the same bytes every run;
-# 4: a spectral embedding in the place of the clustering UMAP
+STATE_VERSION = 5  # 2: the exact neighbour index replaced pynndescent; 3: a pickle with the same bytes every run;
+# 4: a spectral embedding in the place of the clustering UMAP; 5: the map's sample positions in the place of its UMAP
 
 
 @dataclass

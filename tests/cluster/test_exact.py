@@ -3,7 +3,7 @@ import numpy as np
 from stancemap.cluster import ExactIndex
 
 
-def test_the_exact_index_finds_true_neighbours_and_remembers_its_answers():
+def test_the_exact_index_finds_true_neighbours():
     rng = np.random.default_rng(0)
     data = rng.normal(size=(300, 8)).astype(np.float32)
     index = ExactIndex(data)
@@ -14,10 +14,8 @@ def test_the_exact_index_finds_true_neighbours_and_remembers_its_answers():
     truth = np.argsort(-(q @ unit.T), axis=1, kind="stable")[:, :5]
     assert np.array_equal(indices, truth)
     assert np.allclose(dists, 1 - np.take_along_axis(q @ unit.T, truth, axis=1), atol=1e-5)
-    index.data = None  # from here on, only the memory can answer
     again = index.query(queries.copy(), 5)
-    assert np.array_equal(again[0], indices) and again[0] is not indices  # from memory, as a copy
-    assert np.array_equal(index.query(queries, 5)[1], dists)
+    assert np.array_equal(again[0], indices) and np.array_equal(again[1], dists)
 
 
 def test_a_row_is_at_distance_zero_from_itself_and_from_its_copy():

@@ -8,19 +8,20 @@ import sys
 
 import pytest
 
-# a fit and a transform in a fresh process, as the cluster stage runs them; prints what enable()
-# turned on and a hash of every output
+# a fit on a sample with the other rows placed, in a fresh process, as the cluster stage runs it;
+# prints what enable() turned on and a hash of every output
 SCRIPT = """
 import hashlib, json, sys
 import numpy as np
 from stancemap.cluster import jitcache
-from stancemap.cluster.model import reduce, transform
+from stancemap.cluster.model import fit
+from stancemap.config import ClusterParams
 from tests.cluster.test_model import blobs
 vectors, _ = blobs()
-reducer, reduced = reduce(vectors[:60], 2, 10, 0.1, 42)
-placed = transform(reducer, vectors[60:])
+fitted, probabilities, coords = fit(vectors, ClusterParams(fit_sample=60), 42, parallel_from=10**9)
+outputs = coords.tobytes() + probabilities.tobytes() + fitted.spectral.positions.tobytes() + fitted.raw.tobytes()
 print(json.dumps({"enabled": jitcache._enabled, "again": jitcache.enable(),
-                  "hash": hashlib.sha256(reduced.tobytes() + placed.tobytes()).hexdigest()}))
+                  "hash": hashlib.sha256(outputs).hexdigest()}))
 """
 
 

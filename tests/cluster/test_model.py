@@ -49,7 +49,7 @@ def test_the_map_beside_the_clustering_gives_what_one_after_the_other_gives():
     paired, prob2, coords2 = fit(vectors, params, 42, parallel_from=10, cpus=2, memmap_from=1)
     assert np.array_equal(coords, coords2) and np.array_equal(alone.raw, paired.raw)
     assert np.array_equal(prob, prob2) and np.array_equal(alone.spectral.positions, paired.spectral.positions)
-    assert paired.umap_map._knn_search_index is paired.spectral.search
+    assert np.array_equal(alone.layout.positions, paired.layout.positions)
 
 
 @pytest.mark.slow
@@ -60,12 +60,30 @@ def test_many_rows_to_place_use_an_approximate_index():
     params = ClusterParams(fit_sample=60)
     fitted, _, coords = fit(vectors, params, 42, exact_place_max=10)
     assert type(fitted.spectral.search).__name__ == "NNDescent"
-    assert fitted.umap_map._knn_search_index is fitted.spectral.search
     again, _, coords_again = fit(vectors, params, 42, exact_place_max=10)
     assert np.array_equal(coords, coords_again) and np.array_equal(fitted.raw, again.raw)
     labels = renumber(fitted.raw)
     for t in range(3):
         assert len({c for c in labels[truth == t].tolist() if c >= 0}) == 1
+
+
+@pytest.mark.slow
+def test_a_claim_placed_in_a_fit_and_in_a_later_run_lands_in_the_same_place():
+    """Rows beyond the fit sample go on the map at the weighted mean of their nearest sample rows'
+    map positions (no UMAP epochs), and `predict` places a row exactly as the fit did."""
+    from stancemap.cluster.model import predict
+    from stancemap.cluster.spectral import neighbour_weights
+
+    vectors, truth = blobs(per=40)
+    fitted, _, coords = fit(vectors, ClusterParams(fit_sample=60), 42, parallel_from=10**9)
+    placed = np.setdiff1d(np.arange(len(vectors)), np.sort(np.random.RandomState(42).choice(120, 60, replace=False)))
+    indices, distances = fitted.spectral.search.query(vectors[placed], fitted.spectral.k)
+    weights = neighbour_weights(distances)
+    expected = (weights[:, :, None] * fitted.layout.positions[indices]).sum(1) / weights.sum(1, keepdims=True)
+    assert np.allclose(coords[placed], expected, atol=1e-5)
+    labels, _, again = predict(fitted, vectors[placed])
+    assert np.array_equal(again, coords[placed])
+    assert np.array_equal(labels, fitted.raw[placed])  # the blobs are far apart: every row keeps its topic
 
 
 def test_the_smallest_topic_grows_with_the_corpus():
