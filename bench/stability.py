@@ -108,7 +108,7 @@ def _knn(vectors: np.ndarray, k: int):
     from stancemap.cluster.model import UmapIndex
 
     index = UmapIndex(vectors)
-    return (*index.query(index.data, k), index)
+    return (*index.query(vectors, k), index)
 
 
 def consensus(vectors: np.ndarray, params: ClusterParams, seed: int, runs: int) -> np.ndarray:

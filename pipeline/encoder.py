@@ -79,10 +79,13 @@ def folder_revision(folder: Path) -> str:
 
 def backend_model_id(model_id: str, backend: str, rows: int | None = None) -> str:
     """The cache's model id for `backend`. A torch vector depends on the shape of the batch it was
-    computed in (`rows` texts of one length: see `encode_fixed_shapes`), so `rows` is part of it;
-    an onnx vector is computed alone, so its id names the recipe of the int8 file instead."""
+    computed in (`rows` texts of one length: see `encode_fixed_shapes`) and on the CPU kernels
+    (`stancemap.kernels`), so both are part of it; an onnx vector is computed alone, so its id
+    names the recipe of the int8 file instead."""
     if backend == "torch":
-        return f"{model_id}+rows{rows}"
+        from stancemap import kernels
+
+        return f"{model_id}+rows{rows}+{kernels()}"
     return f"{model_id}+{recipe()}"
 
 

@@ -103,8 +103,10 @@ def test_backend_and_revision_are_part_of_the_model_id(tmp_path):
 
     torch_id, onnx_id = model_id_for(EmbedParams()), model_id_for(EmbedParams(backend="onnx"))
     base = resolve_model("all-MiniLM-L6-v2")[1]
-    # a torch vector depends on its batch's shape, so the rows per batch are part of the id
-    assert torch_id == f"{base}+rows16" != model_id_for(EmbedParams(batch_size=8))
+    from stancemap import kernels
+
+    # a torch vector depends on its batch's shape and the CPU kernels, so both are part of the id
+    assert torch_id == f"{base}+rows16+{kernels()}" != model_id_for(EmbedParams(batch_size=8))
     assert onnx_id.startswith(f"{base}+onnx-int8") and cache_key(onnx_id, "x") != cache_key(torch_id, "x")
     assert model_id_for(EmbedParams(backend="onnx", batch_size=8)) == onnx_id  # onnx encodes each text alone
     # a local model folder's revision follows its files
@@ -142,7 +144,7 @@ def test_a_vector_depends_on_its_text_alone(real_embedder):
     # (batched as before, by length in 64s, mates 2 and 4 changed the target's last bits)
     for mates in (others, others[:5], others[::-1] + [target] * 3, ["Theft.", "No.", "It is fair use."]):
         assert real_embedder.encode([*mates, target])[len(mates)].tobytes() == alone
-    assert real_embedder.model_id.endswith("+rows16")
+    assert "+rows16+" in real_embedder.model_id
     # through the stage: a cache filled from another, overlapping corpus changes no vector
     claims = claims_of(target, *others[:9])
     fresh = embed(claims, real_embedder, {})
@@ -197,3 +199,35 @@ def test_only_a_plain_mean_pooling_folder_skips_sentence_transformers(tmp_path):
     (folder / "modules.json").write_text(json.dumps(modules[:2]))  # no Normalize module
     assert plain_mean_pooling(folder) is None
     assert plain_mean_pooling(tmp_path / "nothing-here") is None
+
+
+def test_torch_runs_the_same_kernels_on_every_x86_machine():
+    """Importing stancemap caps torch's, oneDNN's and MKL's kernels at AVX2 on x86-64 (AVX-512 code
+    sums in another order), unless the environment already names them; the cache id says which."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    from stancemap import kernels
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the cap is for x86-64")
+    assert (os.environ["ATEN_CPU_CAPABILITY"], os.environ["ONEDNN_MAX_CPU_ISA"], os.environ["MKL_CBWR"]) == (
+        "avx2",
+        "AVX2",
+        "AVX2",
+    )
+    assert kernels() == "avx2"
+    script = "import stancemap, torch; torch.ones(2) + 1; print(torch.backends.cpu.get_cpu_capability())"
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-1] in ("AVX2", "DEFAULT")  # never AVX512, even where the CPU has it
+    kept = subprocess.run(
+        [sys.executable, "-c", "import stancemap; print(stancemap.kernels())"],
+        env={**env, "ATEN_CPU_CAPABILITY": "default"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert kept.stdout.split()[-1] == "default"  # the user's own choice wins, and the cache id follows it

@@ -63,10 +63,18 @@ class Fitted:
 
 
 def reduce(
-    vectors: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int, knn=None, n_epochs=None
+    vectors: np.ndarray,
+    n_components: int,
+    n_neighbors: int,
+    min_dist: float,
+    seed: int,
+    knn=None,
+    n_epochs=None,
+    init=None,
 ):
     """Seeded UMAP (cosine) to `n_components`: (the fitted reducer, the reduced rows); `knn` reuses
-    a neighbour graph already computed; `n_epochs` None is UMAP's own choice. The map's reduction;
+    a neighbour graph already computed; `n_epochs` None is UMAP's own choice; `init` a starting
+    layout (rows x n_components), None for UMAP's own spectral one. The map's reduction;
     bench/stability.py also clusters in one, as this stage did before cluster/spectral.py."""
     import umap
 
@@ -84,7 +92,7 @@ def reduce(
         metric="cosine",
         random_state=seed,  # also makes UMAP single-threaded, hence reproducible
         precomputed_knn=knn if knn is not None else (None, None, None),
-        init="spectral" if len(vectors) > n_components + 10 else "random",
+        init=init if init is not None else "spectral" if len(vectors) > n_components + 10 else "random",
         n_epochs=n_epochs,
     )
     return reducer, reducer.fit_transform(vectors).astype(np.float32)
@@ -132,7 +140,7 @@ def fit(
         sample = np.sort(np.random.RandomState(seed).choice(n, params.fit_sample, replace=False))
     k = min(params.n_neighbors, len(sample) - 1)
     index = UmapIndex(vectors[sample])
-    knn = (*index.query(index.data, k), index)
+    knn = (*index.query(vectors[sample], k), index)
     search = index
     if n - len(sample) > exact_place_max:
         # exact search costs (rows to place) x (sample) products: past this many rows, an
@@ -150,22 +158,24 @@ def fit(
     parallel = n >= parallel_from and (_cpus() if cpus is None else cpus) >= 2 and search is index
     # each row to place: its (indices, distances) among the sample, searched once for both placements
     near = [search.query(vectors[part], k) for part in track(chunks, len(chunks), "cluster: neighbours to place")]
+    # the embedding first: the map's UMAP starts from it (see map_start)
+    spectral = Spectral.fit(vectors[sample], np.array(knn[0]), np.array(knn[1]), params.n_components, search)
+    start = map_start(spectral.positions)
     if parallel:
         # a seeded UMAP is single-threaded: it runs in one process while HDBSCAN runs in another,
         # with the same result as one after the other (joblib memory-maps `vectors` for both)
         from joblib import Parallel, delayed
 
         say(f"cluster: the map's UMAP beside HDBSCAN, in two processes ({len(rest)} claim(s) to place)")
-        sample_map, (spectral, clusterer) = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
+        sample_map, clusterer = Parallel(n_jobs=2, backend="loky", max_nbytes=memmap_from)(
             [
-                delayed(_map_sample)(vectors, sample, k, seed, knn),
-                delayed(_cluster_all)(vectors, sample, chunks, near, knn, search, params, n),
+                delayed(_map_sample)(vectors, sample, k, seed, knn, start),
+                delayed(_cluster_all)(vectors, sample, chunks, near, spectral, params, n),
             ]
         )
-        spectral.search = search  # the worker's was a copy
     else:
-        spectral, clusterer = _cluster_all(vectors, sample, chunks, near, knn, search, params, n)
-        sample_map = _map_sample(vectors, sample, k, seed, knn)
+        clusterer = _cluster_all(vectors, sample, chunks, near, spectral, params, n)
+        sample_map = _map_sample(vectors, sample, k, seed, knn, start)
     layout = MapLayout(sample_map)
     coords = np.zeros((n, 2), np.float32)
     coords[sample] = sample_map
@@ -188,13 +198,11 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _cluster_all(vectors, sample, chunks, near, knn, search, params: ClusterParams, n: int):
-    """The spectral embedding of the sample's neighbour graph (`knn`), then HDBSCAN (with
-    prediction data) over every row's position: the sample's from the fit, each chunk's placed from
-    its neighbours `near`; (the embedding, kept with `search` for later runs, and the clusterer)."""
+def _cluster_all(vectors, sample, chunks, near, spectral: Spectral, params: ClusterParams, n: int):
+    """HDBSCAN (with prediction data) over every row's position in the embedding: the sample's
+    from the fit, each chunk's placed from its neighbours `near`; the clusterer."""
     import hdbscan
 
-    spectral = Spectral.fit(vectors[sample], np.array(knn[0]), np.array(knn[1]), params.n_components, search)
     positions = np.zeros((len(vectors), spectral.positions.shape[1]), np.float32)
     positions[sample] = spectral.positions
     for part, found in zip(chunks, near, strict=True):
@@ -205,15 +213,31 @@ def _cluster_all(vectors, sample, chunks, near, knn, search, params: ClusterPara
         cluster_selection_method=params.cluster_selection_method,
         prediction_data=True,
     ).fit(positions)
-    return spectral, clusterer
+    return clusterer
 
 
-def _map_sample(vectors, sample, k, seed, knn) -> np.ndarray:
-    """The map's UMAP of `vectors[sample]` from its neighbour graph `knn`: (sample rows, 2) positions."""
+def _map_sample(vectors, sample, k, seed, knn, start) -> np.ndarray:
+    """The map's UMAP of `vectors[sample]` from its neighbour graph `knn`, starting from `start`
+    (`map_start`): (sample rows, 2) positions."""
     # in a worker, joblib hands large arrays over as read-only memory maps, and UMAP writes into the
     # neighbour arrays it is given: the UMAP gets its own copy
     knn = (np.array(knn[0]), np.array(knn[1]), knn[2])
-    return reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn)[1]
+    return reduce(vectors[sample], 2, k, MAP_MIN_DIST, seed, knn, init=start)[1]
+
+
+def map_start(positions: np.ndarray) -> np.ndarray | str:
+    """The map's starting layout: the spectral embedding's second and third dimensions (the first
+    follows each claim's degree), in the place of UMAP's own spectral start. UMAP's comes from an
+    eigen-solver at a tolerance of 1e-4 whose last bits depend on the CPU's BLAS kernel, and its
+    optimisation turns a last bit into another map; the embedding's dimensions are solved to 1e-10
+    and rounded (cluster/spectral.py), so every machine starts from the same layout. "random"
+    (seeded) when the embedding has fewer than three dimensions or one of them is constant."""
+    if positions.shape[1] < 3:
+        return "random"
+    start = np.ascontiguousarray(positions[:, 1:3], dtype=np.float64)
+    if (start.max(axis=0) - start.min(axis=0) <= 0).any():
+        return "random"
+    return start
 
 
 def predict(fitted: Fitted, vectors: np.ndarray, *, chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ def topics(seed: int = 0, n_topics: int = 8, per: int = 60, dim: int = 48, sprea
 
 def fitted(vectors: np.ndarray, dims: int = 10, k: int = 15) -> Spectral:
     index = ExactIndex(vectors)
-    indices, distances = index.query(index.data, k)
+    indices, distances = index.query(vectors, k)
     return Spectral.fit(vectors, indices, distances, dims, index)
 
 
