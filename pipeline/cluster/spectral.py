@@ -117,9 +117,7 @@ def _leading(adjacency, dims: int) -> tuple[np.ndarray, np.ndarray]:
 def mean_of_neighbours(positions: np.ndarray, indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
     """Each row's position from its neighbours' (`indices` into `positions`, cosine `distances`,
     nearest first), weighted by `neighbour_weights`, scaled to unit length and rounded."""
-    weights = neighbour_weights(distances)
-    placed = np.einsum("rk,rkd->rd", weights.astype(np.float64), positions[indices].astype(np.float64))
-    return _unit_rounded(placed)
+    return _unit_rounded(weighted_mean(positions, indices, neighbour_weights(distances)))
 
 
 def neighbour_weights(distances: np.ndarray) -> np.ndarray:
