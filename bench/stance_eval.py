@@ -4,9 +4,11 @@
                                 [--out bench/results/stance_eval.json]
 
 1. Tuning (the only sets anything is chosen on): VAST tune, SemEval-2016 dev, multi-target dev and
-   P-Stance val. The probabilities are computed once and `min_confidence` is swept; the chosen value
-   is the lowest whose pooled side precision on the tuning pairs reaches TARGET_PRECISION (a wrong
-   side is worse than none), unless --min-confidence is given.
+   P-Stance val, and the tuning split of any labelled pairs of your own the model was trained with
+   (`train-stance --extra`, `stance.data.extra_split`). The probabilities are computed once and
+   `min_confidence` is swept; the chosen value is the lowest whose pooled side precision on the
+   tuning pairs reaches TARGET_PRECISION (a wrong side is worse than none), unless --min-confidence
+   is given.
 2. Reporting, at that value, on sets never trained or tuned on: VAST dev (topic- and text-disjoint),
    the tweet sets' test splits, MultiNLI dev_mismatched (a sample) and the hand-labelled forum claims
    (bench/forum_stance.py). Scores use `stancemap.evaluate.stance`, the code behind
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from stancemap.evaluate.stance import scores
-from stancemap.stance.data import LABEL_INDEX, VAST, read_nli_csv, read_stance_csv, vast_split
+from stancemap.stance.data import LABEL_INDEX, VAST, extra_split, read_extra, read_nli_csv, read_stance_csv, vast_split
 from stancemap.stance.stage import sides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +79,9 @@ def main() -> None:
 
     vast = vast_split(read_stance_csv(eval_dir / VAST, "vast"))
     tune_sets = {"vast tune": vast["tune"], **{k: read_stance_csv(eval_dir / v) for k, v in TUNE.items()}}
+    trained_extra = json.loads((Path(args.model) / "stance_config.json").read_text(encoding="utf-8")).get("extra")
+    if trained_extra:  # the paths as train-stance was given them, from the repository root
+        tune_sets["extra tune"] = extra_split(read_extra([ROOT / p for p in trained_extra]))["tune"]
     tune_probs = {k: probs_of(v) for k, v in tune_sets.items()}
     gold_tune = np.concatenate([[p.label for p in v] for v in tune_sets.values()])
     all_tune = np.concatenate(list(tune_probs.values()))

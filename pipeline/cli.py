@@ -217,7 +217,13 @@ def train_stance(
     init: Annotated[Path | None, typer.Option(help="Start from this stance model (default: the base MiniLM).")] = None,
     mix: Annotated[
         list[str] | None,
-        typer.Option(help="Pairs per source, e.g. --mix offtopic=6000 (vast, tweets, nli, debate, keypoints)."),
+        typer.Option(help="Pairs per source, e.g. --mix offtopic=6000 (vast, tweets, nli, debate, keypoints, "
+                     "extra: repeated when more than there are)."),
+    ] = None,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labelled pairs of your own: proposition,text,stance CSV files or folders of them; "
+                     "a fifth of their propositions are kept for tuning."),
     ] = None,
     attention: Annotated[
         str | None,
@@ -235,7 +241,7 @@ def train_stance(
     excluded = set().union(*(topics_of(path) for path in exclude or []))
     facts = train(data, out, excluded, seed=_params(params, overrides).seed, epochs=epochs, lr=lr,
                   max_pairs=max_pairs or None, threads=threads, log=log, stop_after=stop_after or None,
-                  init=init, mix=parse_mix(mix or []), attention=attention)
+                  init=init, mix=parse_mix(mix or []), attention=attention, extra=tuple(extra or ()))
     write_card(out, facts)
     print(out)
 

@@ -49,7 +49,7 @@ its probability reaches `stance.min_confidence`; below that the claim is `neithe
 - **Training data** (read from `../shared/eval`; none of it is copied here). Pairs per source in
   one pass: {sources}.{base_sources} Entailment is read as pro, contradiction as con and neutral as neither; half of
   the debate arguments also appear with the motion negated ("We should X" → "We should not X") and
-  the label flipped.{offtopic_note}
+  the label flipped.{offtopic_note}{extra_note}
 
 {datasets}
 - **Excluded topics (never trained on):** {excluded}
@@ -58,7 +58,7 @@ its probability reaches `stance.min_confidence`; below that the claim is `neithe
   similar-length pairs, AdamW at lr {lr} with warm-up and linear decay, seed {seed}, {threads} CPU
   thread(s), seconds: {train_seconds}.
 - **Tuning pairs** (model choice and `min_confidence` only; never reported as a score): VAST tune,
-  SemEval-2016 dev, multi-target dev, P-Stance val.
+  SemEval-2016 dev, multi-target dev, P-Stance val{extra_tune}.
 
 ## Scores
 
@@ -120,6 +120,7 @@ def write_card(folder: str | Path, facts: dict | None = None) -> Path:
         for i, s in enumerate(steps, start=1)
     )
     used = {name for s in [*steps, facts] for name in s.get("training_sources", {})}
+    extras = sorted({e for s in [*steps, facts] for e in s.get("extra") or []})
     if steps:
         base_training += f"- **Last step** (below) starts from `{facts.get('init')}`.\n"
     text = CARD.format(
@@ -133,6 +134,14 @@ def write_card(folder: str | Path, facts: dict | None = None) -> Path:
                          " as claims: an argument that makes the key point is pro (con toward the key point"
                          " negated, \"X is Y\" → \"X is not Y\"), one that makes another point is neither."
                          if "keypoints" in used else ""),
+        extra_note=(
+            " The `extra/…` pairs are labelled pairs of this project's own, given with `--extra` ("
+            + ", ".join(f"`{e}`" for e in extras)
+            + "; the folder's README says who wrote them and under which terms); a fifth of their propositions,"
+            " cut by a hash of the proposition's words, is kept out of training for tuning."
+            if extras else ""
+        ),
+        extra_tune=", and the kept-out fifth of the `extra` propositions" if extras else "",
         base_training=base_training,
         attention=(
             "split: the proposition's tokens attend only to each other and the text's tokens to both, so "

@@ -202,7 +202,7 @@ def _sample(pairs: list[Pair], n: int | None, rng: random.Random) -> list[Pair]:
 
 # how many pairs of each source one pass trains on (None = all): a mix that keeps forum-like text
 # (VAST) the largest part, with enough NLI for negation and enough debate arguments for motions
-MIX = {"vast": None, "tweets": 12_000, "nli": 16_000, "debate": 10_000, "offtopic": 0, "keypoints": 0}
+MIX = {"vast": None, "tweets": 12_000, "nli": 16_000, "debate": 10_000, "offtopic": 0, "keypoints": 0, "extra": None}
 
 _WORD = re.compile(r"[a-z]{4,}")
 
@@ -240,8 +240,48 @@ def off_topic(families: dict[str, list[Pair]], n: int, rng: random.Random) -> li
     return out
 
 
-def training_pairs(data_dir: str | Path, exclude: set[str], seed: int = 42, mix: dict | None = None) -> list[Pair]:
-    """The training mix, shuffled with `seed`; no pair's topic is in `exclude`."""
+def read_extra(paths: list[Path] | tuple[Path, ...]) -> list[Pair]:
+    """Labelled pairs of your own: `proposition,text,stance` CSV files, or folders of them (sorted)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(path.glob("*.csv"))
+            if not found:
+                raise InputError(path, "no .csv files in this folder")
+            files += found
+        else:
+            files.append(path)
+    return [p for path in files for p in read_stance_csv(path, f"extra/{path.stem}")]
+
+
+def _group(proposition: str) -> str:
+    """A proposition's words, in any order: "A is better than B" and "B is better than A" share one."""
+    return " ".join(sorted(_words(proposition)))
+
+
+def extra_split(pairs: list[Pair], tune_share: float = 0.2) -> dict[str, list[Pair]]:
+    """Cut the extra pairs by proposition (a hash of its words, so a comparative and its reversal
+    fall together) into train and tune: a tuning proposition is never trained on."""
+    split: dict[str, list[Pair]] = {"train": [], "tune": []}
+    for pair in pairs:
+        split["tune" if _bucket(_group(pair.proposition)) < tune_share else "train"].append(pair)
+    return split
+
+
+def _repeat(pairs: list[Pair], n: int | None, rng: random.Random) -> list[Pair]:
+    """`n` pairs: whole copies of a small set, then a sample of the rest (a few hundred hand-written
+    pairs would drown among tens of thousands otherwise)."""
+    if n is None or not pairs:
+        return list(pairs)
+    copies, rest = divmod(n, len(pairs))
+    return list(pairs) * copies + rng.sample(pairs, rest)
+
+
+def training_pairs(
+    data_dir: str | Path, exclude: set[str], seed: int = 42, mix: dict | None = None, extra: tuple[Path, ...] = ()
+) -> list[Pair]:
+    """The training mix, shuffled with `seed`; no pair's topic is in `exclude`. `extra` names CSV
+    files or folders of labelled pairs of your own (their train split, `extra_split`)."""
     data_dir = Path(data_dir)
     mix = {**MIX, **(mix or {})}
     rng = random.Random(seed)
@@ -261,6 +301,8 @@ def training_pairs(data_dir: str | Path, exclude: set[str], seed: int = 42, mix:
         pairs += off_topic(families, mix["offtopic"], rng)
     if mix["keypoints"] != 0:  # after the off-topic pairs, for the same reason
         pairs += _sample(read_key_points(data_dir, exclude, rng), mix["keypoints"], rng)
+    if extra and mix["extra"] != 0:  # last again, so a run without extra pairs is unchanged
+        pairs += _repeat(extra_split(read_extra(extra))["train"], mix["extra"], rng)
     pairs = [p for p in pairs if p.topic.lower() not in excluded]
     rng.shuffle(pairs)
     return pairs

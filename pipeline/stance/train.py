@@ -22,7 +22,16 @@ import numpy as np
 
 from stancemap.io import file_mode
 from stancemap.progress import say, track
-from stancemap.stance.data import MIX, VAST, Pair, read_stance_csv, training_pairs, vast_split
+from stancemap.stance.data import (
+    MIX,
+    VAST,
+    Pair,
+    extra_split,
+    read_extra,
+    read_stance_csv,
+    training_pairs,
+    vast_split,
+)
 from stancemap.stance.model import StanceModel
 
 TUNE_FILES = (
@@ -43,10 +52,12 @@ def macro_f1(gold: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def tuning_pairs(data_dir: Path, seed: int, per_set: int = 600) -> dict[str, list[Pair]]:
+def tuning_pairs(data_dir: Path, seed: int, per_set: int = 600, extra: tuple[Path, ...] = ()) -> dict[str, list[Pair]]:
     rng = random.Random(seed)
     sets = {"vast_tune": vast_split(read_stance_csv(data_dir / VAST, "vast"))["tune"]}
     sets.update({str(path.parent.name): read_stance_csv(data_dir / path) for path in TUNE_FILES})
+    if extra:  # the extra pairs' tuning propositions (`extra_split`), never trained on
+        sets["extra_tune"] = extra_split(read_extra(extra))["tune"]
     return {name: (rng.sample(p, per_set) if len(p) > per_set else p) for name, p in sets.items()}
 
 
@@ -85,22 +96,24 @@ def train(
     stop_after: int | None = None,
     init: str | Path | None = None,
     attention: str | None = None,
+    extra: tuple[Path, ...] = (),
 ) -> dict:
     """Fine-tune and save the model in `out` (replaced atomically); returns the model card facts.
     Progress goes to `log` (one JSON line per report) as well as to stderr. `stop_after` ends
     training after that many passes of a schedule (warm-up and decay) laid out for `epochs`.
     `init` starts from a saved stance model instead of the base encoder and a fresh head; `attention`
-    (joint or split, stance/split.py) overrides the one `init` was trained with."""
+    (joint or split, stance/split.py) overrides the one `init` was trained with. `extra` adds labelled
+    CSVs of your own (data.read_extra): their train split joins the mix, their tune split the tuning."""
     import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     data_dir = Path(data_dir)
     rng = random.Random(seed)
-    training = training_pairs(data_dir, exclude, seed, mix)
+    training = training_pairs(data_dir, exclude, seed, mix, extra)
     if max_pairs is not None:
         training = training[:max_pairs]
-    tuning = tuning_pairs(data_dir, seed, per_set=60 if max_pairs else 600)
+    tuning = tuning_pairs(data_dir, seed, per_set=60 if max_pairs else 600, extra=extra)
     model = StanceModel(init, seed=seed, attention=attention)
     model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -175,6 +188,7 @@ def train(
         "tuning": history,
         "excluded_topics": sorted(exclude),
         "mix": {**MIX, **(mix or {})},
+        "extra": [str(path) for path in extra],
         "init": str(init) if init else None,
         "attention": model.attention,
         # the model it started from, with its own history: the card lists every step
