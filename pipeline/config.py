@@ -99,7 +99,7 @@ class StanceParams(_Section):
         "bundled", description="the model shipped in the package, or a folder `stancemap train-stance` wrote"
     )
     min_confidence: StrictFloat = Field(
-        0.76,
+        0.78,
         ge=1 / 3,
         le=1,
         description=(
