@@ -75,3 +75,23 @@ def test_training_mix_with_extra_pairs(tmp_path):
     assert not any(p.source == "extra/x" for p in none)
     tune = {p.proposition for p in extra_split(read_extra(extra))["tune"]}
     assert not tune & {p.proposition for p in mixed}  # tuning propositions never train
+
+
+def test_tuning_pairs_and_the_card_name_the_extra_pairs(tmp_path):
+    import json
+
+    from stancemap.stance.card import write_card
+    from stancemap.stance.train import tuning_pairs
+
+    extra = (write(tmp_path / "x.csv", ROWS),)
+    sets = tuning_pairs(shared_path("eval"), seed=1, per_set=1000, extra=extra)
+    assert sets["extra_tune"] == extra_split(read_extra(extra))["tune"]
+    assert "extra_tune" not in tuning_pairs(shared_path("eval"), seed=1, per_set=10)
+    model = tmp_path / "model"
+    model.mkdir()
+    config = {"extra": ["data/train/mine"], "training_sources": {"extra/x": 3, "vast": 5}, "epochs": 1}
+    (model / "stance_config.json").write_text(json.dumps(config), encoding="utf-8")
+    card = write_card(model).read_text(encoding="utf-8")
+    assert "`data/train/mine`" in card and "kept-out fifth of the `extra` propositions" in card
+    (model / "stance_config.json").write_text(json.dumps({"training_sources": {"vast": 5}}), encoding="utf-8")
+    assert "`extra" not in write_card(model).read_text(encoding="utf-8")
