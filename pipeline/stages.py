@@ -37,6 +37,8 @@ ARTIFACTS = {
     "summary": "reports/summary.md",
     # in the repository, not a working folder: written only by train_stance, which `stancemap run` skips
     "stance_model": "pipeline/models/stance-minilm",
+    # in the repository too: the forum-style pairs written for the project, read only by train_stance
+    "forum_pairs": "data/train/forum_style",
 }
 
 
@@ -131,7 +133,7 @@ STAGES: tuple[Stage, ...] = (
         "train_stance",
         "stancemap.stance.train",
         code=tuple(f"pipeline/stance/{m}.py" for m in ("train", "data", "model", "card")),
-        reads={},
+        reads={"extra": "forum_pairs"},
         writes={"out": "stance_model"},
         params=("seed",),
         in_run=False,

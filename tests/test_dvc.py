@@ -43,6 +43,7 @@ def test_second_repro_reruns_nothing_and_matches_stancemap_run(tmp_path, demo_ru
     for name in ["dvc.yaml", "params.yaml", ".dvcignore"]:
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "data" / "raw", tmp_path / "data" / "raw")
+    shutil.copytree(REPO / "data" / "train", tmp_path / "data" / "train")  # train_stance's pairs (a frozen dep)
     shutil.copytree(REPO / "pipeline", tmp_path / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     assert dvc("init", "--no-scm", "-q", cwd=tmp_path).returncode == 0
     first = dvc("repro", cwd=tmp_path)
